@@ -1,0 +1,63 @@
+// Recreates a database the way `supabase db reset` does, without Docker: drop and
+// create it, apply the platform, push supabase/migrations with the real CLI, seed.
+import fs from 'node:fs';
+import path from 'node:path';
+import pg from 'pg';
+import { applyPlatform } from './platform.js';
+import { runSqlFile } from './script.js';
+import { cliDatabaseUrl, runSupabaseCli } from './supabase-cli.js';
+
+export interface ResetOptions {
+    /** Superuser URL of the database to recreate. */
+    url: string;
+    /** The Supabase project directory (holding supabase/). */
+    workdir: string;
+    /** Load supabase/seed.sql after the migrations (default true). */
+    seed?: boolean;
+    log?: (message: string) => void;
+}
+
+export async function resetDatabase(options: ResetOptions): Promise<void> {
+    const log = options.log ?? (() => {});
+    const target = new URL(options.url);
+    const database = decodeURIComponent(target.pathname.slice(1));
+
+    log(`recreating database ${database}`);
+    await recreateDatabase(options.url, database);
+
+    log('applying the Supabase platform (roles, schemas, auth)');
+    await applyPlatform(options.url);
+
+    log('applying supabase/migrations with supabase db push');
+    await runSupabaseCli(['db', 'push', `--remote=${cliDatabaseUrl(options.url)}`, '--yes', '--include-all'], {
+        workdir: options.workdir,
+        onStderr: (text) => text.split('\n').filter((l) => l.trim()).forEach((l) => log(`  ${l}`)),
+    });
+
+    const seedFile = path.join(options.workdir, 'supabase', 'seed.sql');
+    if (options.seed !== false && fs.existsSync(seedFile)) {
+        log('loading supabase/seed.sql');
+        const client = new pg.Client({ connectionString: options.url });
+        await client.connect();
+        try {
+            await runSqlFile(client, seedFile);
+        } finally {
+            await client.end();
+        }
+    }
+}
+
+/** Drops (terminating its sessions) and creates `database`, connected through a maintenance database. */
+async function recreateDatabase(url: string, database: string): Promise<void> {
+    const maintenance = new URL(url);
+    maintenance.pathname = database === 'template1' ? '/postgres' : '/template1';
+    const client = new pg.Client({ connectionString: maintenance.toString() });
+    await client.connect();
+    try {
+        const name = client.escapeIdentifier(database);
+        await client.query(`drop database if exists ${name} with (force)`);
+        await client.query(`create database ${name}`);
+    } finally {
+        await client.end();
+    }
+}

@@ -1,0 +1,1 @@
+-- Local development data; loaded by `npm run db:reset` and by `npm start` after a reset.
