@@ -1,0 +1,104 @@
+// The one HTTP contract of the local stack: every service is a fetch-style handler
+// (web Request → Response), testable in-process; `listen` puts one on a Node HTTP port.
+import http from 'node:http';
+import { Readable } from 'node:stream';
+
+export interface RequestInfo {
+    /** Client address as the gateway saw it. */
+    remoteAddr: string;
+}
+
+export type FetchHandler = (request: Request, info: RequestInfo) => Promise<Response>;
+
+export interface Listening {
+    url: string;
+    port: number;
+    close(): Promise<void>;
+}
+
+/** Largest request body any service accepts (PostgREST and GoTrue are far below this). */
+export const MAX_BODY_BYTES = 10 * 1024 * 1024;
+
+/** Serves `handler` on host:port (port 0 = any free port). */
+export function listen(handler: FetchHandler, { port, host = '127.0.0.1' }: { port: number; host?: string }): Promise<Listening> {
+    const server = http.createServer((req, res) => void serveOne(handler, req, res));
+    server.keepAliveTimeout = 5_000;
+    return new Promise((resolve, reject) => {
+        server.once('error', (error: NodeJS.ErrnoException) =>
+            reject(error.code === 'EADDRINUSE' ? new Error(`port ${port} on ${host} is already in use`) : error),
+        );
+        server.listen(port, host, () => {
+            const address = server.address();
+            const actual = typeof address === 'object' && address ? address.port : port;
+            resolve({
+                url: `http://${host}:${actual}`,
+                port: actual,
+                close: () =>
+                    new Promise<void>((done) => {
+                        server.close(() => done());
+                        server.closeAllConnections();
+                    }),
+            });
+        });
+    });
+}
+
+async function serveOne(handler: FetchHandler, req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    try {
+        const request = await toRequest(req);
+        const response = await handler(request, { remoteAddr: req.socket.remoteAddress ?? '127.0.0.1' });
+        await writeResponse(res, response);
+    } catch (error) {
+        if (error instanceof BodyTooLarge) {
+            writeJson(res, 413, { code: 'PAYLOAD_TOO_LARGE', message: `request body exceeds ${MAX_BODY_BYTES} bytes` });
+        } else if (!res.headersSent) {
+            writeJson(res, 500, { code: 'INTERNAL_ERROR', message: 'internal error' });
+            console.error(JSON.stringify({ level: 'error', msg: 'unhandled error in handler', error: String(error) }));
+        } else {
+            res.destroy();
+        }
+    }
+}
+
+class BodyTooLarge extends Error {}
+
+async function toRequest(req: http.IncomingMessage): Promise<Request> {
+    const headers = new Headers();
+    for (let i = 0; i < req.rawHeaders.length; i += 2) headers.append(req.rawHeaders[i]!, req.rawHeaders[i + 1]!);
+    const method = req.method ?? 'GET';
+    let body: Buffer | undefined;
+    if (method !== 'GET' && method !== 'HEAD') {
+        const chunks: Buffer[] = [];
+        let size = 0;
+        for await (const chunk of req) {
+            size += (chunk as Buffer).length;
+            if (size > MAX_BODY_BYTES) throw new BodyTooLarge();
+            chunks.push(chunk as Buffer);
+        }
+        body = Buffer.concat(chunks);
+    }
+    return new Request(`http://${req.headers.host ?? '127.0.0.1'}${req.url ?? '/'}`, { method, headers, body });
+}
+
+async function writeResponse(res: http.ServerResponse, response: Response): Promise<void> {
+    const headers: Record<string, string | string[]> = {};
+    response.headers.forEach((value, key) => {
+        if (key === 'set-cookie') return;
+        headers[key] = value;
+    });
+    const cookies = response.headers.getSetCookie();
+    if (cookies.length) headers['set-cookie'] = cookies;
+    res.writeHead(response.status, response.statusText, headers);
+    if (!response.body) {
+        res.end();
+        return;
+    }
+    await new Promise<void>((resolve, reject) => {
+        Readable.fromWeb(response.body as import('node:stream/web').ReadableStream).pipe(res).on('finish', resolve).on('error', reject);
+    });
+}
+
+function writeJson(res: http.ServerResponse, status: number, body: unknown): void {
+    res.writeHead(status, { 'content-type': 'application/json' });
+    res.end(JSON.stringify(body));
+}
