@@ -31,9 +31,11 @@ export async function resetDatabase(options: ResetOptions): Promise<void> {
     log('applying supabase/migrations with supabase db push');
     await runSupabaseCli(['db', 'push', `--remote=${cliDatabaseUrl(options.url)}`, '--yes', '--include-all'], {
         workdir: options.workdir,
+        // The CLI names the failing migration and statement; stream it as it comes.
         onStderr: (text) => text.split('\n').filter((l) => l.trim()).forEach((l) => log(`  ${l}`)),
     });
 
+    // Loaded here rather than with `db push --include-seed`, whose runtime errors name no line.
     const seedFile = path.join(options.workdir, 'supabase', 'seed.sql');
     if (options.seed !== false && fs.existsSync(seedFile)) {
         log('loading supabase/seed.sql');

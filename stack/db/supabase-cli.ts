@@ -40,7 +40,9 @@ export function runSupabaseCli(
             else
                 reject(
                     new SupabaseCliError(
-                        `supabase ${args.filter((a) => !a.startsWith('--remote=')).join(' ')} failed (exit ${code}):\n${stderr || stdout}`.trim(),
+                        `supabase ${args.filter((a) => !a.startsWith('--remote=')).join(' ')} failed (exit ${code})` +
+                            // Streamed output was already shown; otherwise show it now.
+                            (options.onStderr ? '' : `:\n${(stderr || stdout).trim()}`),
                     ),
                 );
         });
