@@ -1,0 +1,109 @@
+// PostgREST-compatible /rest/v1 service: a fetch handler over a pool of `authenticator`
+// connections, with a schema cache reloaded on `NOTIFY pgrst, 'reload schema'`.
+import pg from 'pg';
+import type { ProjectConfig } from '../config.js';
+import type { FetchHandler } from '../http.js';
+import type { JwtKeys } from '../jwt.js';
+import { createAuthenticator } from './auth.js';
+import { createHandler } from './handler.js';
+import { loadSchemaCache, type SchemaCache } from './schema-cache.js';
+
+export interface RestServiceOptions {
+    /** Superuser URL of the project database; the pool connects as `authenticator` on the same host/port/database. */
+    dbUrl: string;
+    config: ProjectConfig;
+    jwt: JwtKeys;
+    poolSize?: number;
+}
+
+export interface RestService {
+    handler: FetchHandler;
+    reloadSchema(): Promise<void>;
+    close(): Promise<void>;
+}
+
+function authenticatorUrl(dbUrl: string): string {
+    const url = new URL(dbUrl);
+    url.username = 'authenticator';
+    url.password = 'postgres';
+    return url.toString();
+}
+
+export async function createRestService(options: RestServiceOptions): Promise<RestService> {
+    const connectionString = authenticatorUrl(options.dbUrl);
+    const pool = new pg.Pool({ connectionString, max: options.poolSize ?? 10, idleTimeoutMillis: 30_000 });
+    pool.on('error', () => {
+        /* an idle client died (e.g. database dropped); the pool replaces it */
+    });
+    const schemas = options.config.api.schemas;
+    const api = options.config.api as { max_rows?: number; extra_search_path?: string[] };
+
+    let cache: SchemaCache | undefined;
+    let loading: Promise<SchemaCache> | undefined;
+    const load = async (): Promise<SchemaCache> => {
+        const client = await pool.connect();
+        try {
+            await client.query('begin read only');
+            // Unqualified type names would depend on the search_path of each request.
+            await client.query(`set local search_path to ''`);
+            const loaded = await loadSchemaCache(client, schemas);
+            await client.query('commit');
+            return loaded;
+        } catch (error) {
+            await client.query('rollback').catch(() => {});
+            throw error;
+        } finally {
+            client.release();
+        }
+    };
+    const reload = async (): Promise<void> => {
+        const p = load();
+        loading = p;
+        try {
+            cache = await p;
+        } finally {
+            if (loading === p) loading = undefined;
+        }
+    };
+    await reload();
+
+    // LISTEN on a dedicated connection for `NOTIFY pgrst, 'reload schema'`.
+    let closed = false;
+    let listener: pg.Client | undefined;
+    const listen = async (): Promise<void> => {
+        if (closed) return;
+        const client = new pg.Client({ connectionString });
+        client.on('error', () => {
+            listener = undefined;
+            if (!closed) setTimeout(() => void listen().catch(() => {}), 1000).unref();
+        });
+        client.on('notification', (msg) => {
+            if (msg.channel !== 'pgrst') return;
+            const payload = (msg.payload ?? '').trim();
+            if (payload === '' || payload === 'reload schema' || payload === 'reload config') void reload().catch(() => {});
+        });
+        await client.connect();
+        await client.query('listen pgrst');
+        listener = client;
+    };
+    await listen().catch(() => {});
+
+    const handler = createHandler({
+        pool,
+        cache: async () => (loading ? await loading : cache!),
+        authenticate: createAuthenticator(options.jwt),
+        schemas,
+        extraSearchPath: api.extra_search_path ?? ['public', 'extensions'],
+        maxRows: api.max_rows,
+    });
+
+    return {
+        handler,
+        reloadSchema: reload,
+        async close() {
+            closed = true;
+            await listener?.end().catch(() => {});
+            await pool.end();
+        },
+    };
+}
