@@ -204,7 +204,8 @@ async function tableRequest(
 ): Promise<Response> {
     const q = parseQueryParams(url.searchParams);
     const accept = request.headers.get('accept');
-    const media = negotiate(accept, 'table');
+    const planEnabled = ctx.cache.settings.pgrst.get('db-plan-enabled') === 'true';
+    const media = negotiate(accept, 'table', undefined, planEnabled);
     const input = { rel, q, prefs, media, body: undefined };
     let stmt: Statement;
     let readOnly = false;
@@ -306,14 +307,15 @@ async function tableRequest(
             return { status, headers, body: result.body };
         }
         return { status, headers, body: null };
-    }, stmt, prefs);
+    }, stmt, prefs, media);
 }
 
 async function locationHeader(client: pg.PoolClient, rel: Relation, result: StatementResult): Promise<string | null> {
     void client;
-    void result;
-    void rel;
-    return null;
+    if (!result.body) return null;
+    const row = JSON.parse(result.body) as Record<string, unknown> | null;
+    if (!row) return null;
+    return `/${rel.name}?` + rel.pk.map((k) => `${k}=eq.${encodeURIComponent(String(row[k]))}`).join('&');
 }
 
 function validatePut(rel: Relation, q: QueryParams, rows: JsonRows, isArray: boolean): void {
@@ -506,7 +508,7 @@ async function rpcRequest(
         }
     }
     const scalarType = fn.returnComposite ? undefined : fn.returnType;
-    const media = negotiate(request.headers.get('accept'), fn.returnComposite ? 'rpc-composite' : 'rpc-scalar', scalarType);
+    const media = negotiate(request.headers.get('accept'), fn.returnComposite ? 'rpc-composite' : 'rpc-scalar', scalarType, cache.settings.pgrst.get('db-plan-enabled') === 'true');
     if (prefs.handling === 'strict' && prefs.maxAffected !== undefined && !fn.returnsSet) {
         throw new ApiError(400, 'PGRST128', 'Function must return SETOF or TABLE when max-affected preference is used with handling=strict');
     }
@@ -545,7 +547,7 @@ async function rpcRequest(
             headers.set('Content-Range', contentRange(0, pageTotal, total));
         }
         return { status, headers, body: method === 'HEAD' ? null : result.body };
-    }, stmt, prefs);
+    }, stmt, prefs, media);
 }
 
 // ── execution ───────────────────────────────────────────────────────────────────────
@@ -586,6 +588,7 @@ async function execute(
     respond: (client: pg.PoolClient, result: StatementResult, planned: number | undefined) => Promise<Outcome>,
     stmt: Statement,
     prefs: Preferences,
+    media?: MediaType,
 ): Promise<Response> {
     const cache = await deps.cache();
     const client = await deps.pool.connect().catch((error: Error) => {
@@ -629,6 +632,17 @@ async function execute(
                 const parts = preRequest.split('.');
                 await client.query(`select ${parts.map(ident).join('.')}()`);
             }
+            if (media?.kind === 'plan') {
+                const opts = [`FORMAT ${media.format.toUpperCase()}`, ...media.options.filter((o) => ['analyze', 'verbose', 'settings', 'buffers', 'wal'].includes(o)).map((o) => o.toUpperCase())];
+                const res = await client.query({ text: `EXPLAIN (${opts.join(', ')}) ${stmt.sql}`, values: stmt.params });
+                const body =
+                    media.format === 'json'
+                        ? JSON.stringify(typeof res.rows[0]?.['QUERY PLAN'] === 'string' ? JSON.parse(res.rows[0]['QUERY PLAN']) : res.rows[0]?.['QUERY PLAN'])
+                        : res.rows.map((r: Record<string, unknown>) => r['QUERY PLAN']).join('\n');
+                await client.query('ROLLBACK');
+                release();
+                return new Response(request.method === 'HEAD' ? null : body, { status: 200, headers: { 'Content-Type': contentTypeOf(media) } });
+            }
             const res = await client.query<StatementResult>({ text: stmt.sql, values: stmt.params });
             const row = res.rows[0]!;
             let planned: number | undefined;
@@ -649,6 +663,7 @@ async function execute(
         }
         release();
         if (request.method === 'HEAD') outcome.body = null;
+        if (deps.schemas.length > 1) outcome.headers.set('Content-Profile', schema);
         return new Response(outcome.body, { status: outcome.status, headers: outcome.headers });
     } catch (error) {
         release();

@@ -54,7 +54,7 @@ function parseAccept(header: string): AcceptEntry[] {
 export type Produces = 'table' | 'rpc-scalar' | 'rpc-composite' | 'root';
 
 /** Picks the response media type; PGRST107 (406) when nothing acceptable is offered. */
-export function negotiate(accept: string | null, produces: Produces, scalarType?: string): MediaType {
+export function negotiate(accept: string | null, produces: Produces, scalarType?: string, planEnabled = false): MediaType {
     if (!accept || !accept.trim()) return produces === 'root' ? { kind: 'openapi' } : { kind: 'json' };
     const entries = parseAccept(accept);
     for (const e of entries) {
@@ -84,7 +84,7 @@ export function negotiate(accept: string | null, produces: Produces, scalarType?
             case 'application/vnd.pgrst.plan':
             case 'application/vnd.pgrst.plan+json':
             case 'application/vnd.pgrst.plan+text': {
-                if (produces === 'root') break;
+                if (produces === 'root' || !planEnabled) break;
                 const format = e.type.endsWith('+text') ? 'text' : 'json';
                 const options = (e.params.get('options') ?? '').split('|').filter(Boolean);
                 return { kind: 'plan', format, for: e.params.get('for') ?? 'application/json', options };

@@ -206,7 +206,12 @@ export function insertStatement(ctx: PlanContext, input: MutationInput, rows: Js
     }
     sql += ' ' + returningClause(rel, representation);
     const out = outputSelect(ctx, rel, q, prefs.return === 'representation', params);
-    const bodyExpr = prefs.return === 'representation' ? bodyExpression(media, 'rows') : `''`;
+    let bodyExpr = prefs.return === 'representation' ? bodyExpression(media, 'rows') : `''`;
+    if (prefs.return === 'headers-only' && rel.pk.length) {
+        // The Location header names the first inserted row by its primary key.
+        out.inner = `SELECT ${rel.pk.map(ident).join(', ')} FROM pgrst_source`;
+        bodyExpr = `coalesce((json_agg(_postgrest_t)->0)::text, 'null')`;
+    }
     const total = prefs.count ? `(SELECT pg_catalog.count(*) FROM pgrst_source)` : `null::bigint`;
     return { sql: wrap(sql, total, bodyExpr, out.inner), params: params.values };
 }
