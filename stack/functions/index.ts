@@ -1,0 +1,281 @@
+// Edge functions on real Deno, with the semantics of Supabase's edge runtime: one Deno
+// process per function (stack/functions/host.js), started on the first request, restarted
+// when its code, import map or env file changes, so edits apply without restarting the
+// stack. The supervisor owns routing (/<name>/…), verify_jwt and the wall-clock limit;
+// the host owns waitUntil, both function styles and uncaught exceptions.
+import { spawn, type ChildProcess } from 'node:child_process';
+import path from 'node:path';
+import readline from 'node:readline';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { ConfigError, type ProjectConfig } from '../config.js';
+import type { FetchHandler } from '../http.js';
+import { createJwtVerifier, type JwtKeys } from '../jwt.js';
+import type { ApiKeys } from '../gateway/keys.js';
+import { denoBaseEnv, denoExecutable } from './deno.js';
+import { envFilePath, fingerprint, resolveFunctions, userSecrets, type FunctionSpec } from './registry.js';
+
+export type LogEntry = Record<string, unknown> & { level: 'info' | 'warn' | 'error'; msg: string };
+
+export interface FunctionsServiceOptions {
+    config: ProjectConfig;
+    jwt: JwtKeys;
+    keys: ApiKeys;
+    /** SUPABASE_URL given to functions: the gateway's URL. */
+    apiUrl: string;
+    /** SUPABASE_DB_URL given to functions. */
+    dbUrl: string;
+    /** Per-request wall-clock limit; default [edge_runtime] wall_clock_limit_ms or 400 s (hosted paid plan). */
+    wallClockMs?: number;
+    /** Deno's cache directory (nothing is downloaded; it holds compile caches). */
+    denoDir: string;
+    /** Receives structured log lines, including every line the functions print. */
+    log?: (entry: LogEntry) => void;
+    /** How long shutdown waits for waitUntil work before killing workers (default 30 s). */
+    shutdownGraceMs?: number;
+}
+
+export interface FunctionsService {
+    handler: FetchHandler;
+    /** Names of the functions served. */
+    names(): string[];
+    /** Stops every worker, awaiting their background (waitUntil) work. */
+    close(): Promise<void>;
+}
+
+const HOST = fileURLToPath(new URL('./host.js', import.meta.url));
+const CONTROL = '@@tillbase-functions-host@@ ';
+const DEFAULT_WALL_CLOCK_MS = 400_000;
+
+const json = (status: number, body: unknown, headers: Record<string, string> = {}) =>
+    new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json', ...headers } });
+
+export const NOT_FOUND = { code: 'NOT_FOUND', message: 'Function not found' };
+export const BOOT_ERROR = { code: 'BOOT_ERROR', message: 'Worker failed to boot (please check logs)' };
+export const WORKER_ERROR = { code: 'WORKER_ERROR', message: 'Function exited due to an error (please check logs)' };
+export const WORKER_LIMIT = { code: 'WORKER_LIMIT', message: 'Function failed due to not having enough compute resources (please check logs)' };
+
+type Boot = { ok: true; port: number } | { ok: false; error: string };
+
+/** One Deno process serving one function at one version of its code. */
+class Worker {
+    readonly booted: Promise<Boot>;
+    private readonly child: ChildProcess;
+    private exited = false;
+    private readonly exit: Promise<void>;
+
+    constructor(spec: FunctionSpec, args: { deno: string; env: Record<string, string>; log: (entry: LogEntry) => void }) {
+        const configArgs = spec.denoConfig ? [spec.denoConfig.kind === 'config' ? '--config' : '--import-map', spec.denoConfig.file] : ['--no-config'];
+        this.child = spawn(
+            args.deno,
+            ['run', '--allow-all', '--no-prompt', '--no-remote', '--cached-only', ...configArgs, HOST, pathToFileURL(spec.entrypoint).href, spec.name],
+            { env: args.env, stdio: ['pipe', 'pipe', 'pipe'], cwd: path.dirname(spec.entrypoint) },
+        );
+        this.exit = new Promise((resolve) => this.child.once('exit', () => ((this.exited = true), resolve())));
+        this.child.stdin?.on('error', () => {});
+        const fnLog = (level: LogEntry['level']) => (line: string) => {
+            if (line.trim()) args.log({ level, msg: line, function: spec.name });
+        };
+        let settle: (boot: Boot) => void;
+        this.booted = new Promise((resolve) => (settle = resolve));
+        readline.createInterface({ input: this.child.stdout! }).on('line', (line) => {
+            if (!line.startsWith(CONTROL)) return fnLog('info')(line);
+            const message = JSON.parse(line.slice(CONTROL.length)) as { event: string; port?: number; error?: string };
+            if (message.event === 'ready') settle({ ok: true, port: message.port! });
+            else settle({ ok: false, error: message.error ?? 'unknown boot error' });
+        });
+        const stderr: string[] = [];
+        readline.createInterface({ input: this.child.stderr! }).on('line', (line) => {
+            stderr.push(line);
+            if (stderr.length > 40) stderr.shift();
+            fnLog('error')(line);
+        });
+        this.child.once('error', (error) => settle({ ok: false, error: `cannot run Deno: ${error.message}` }));
+        // Deno itself may fail before the host runs (bad config, unresolvable import map).
+        // ('close' comes after stdout is drained, so a boot_error line always wins.)
+        this.child.once('close', () => settle({ ok: false, error: stderr.join('\n') || `Deno exited with code ${this.child.exitCode}` }));
+    }
+
+    get alive(): boolean {
+        return !this.exited;
+    }
+
+    /** Graceful stop: the host stops accepting, awaits waitUntil work, exits; killed after `graceMs`. */
+    async stop(graceMs: number): Promise<void> {
+        if (this.exited) return;
+        this.child.kill('SIGTERM');
+        const timer = setTimeout(() => this.child.kill('SIGKILL'), graceMs);
+        await this.exit;
+        clearTimeout(timer);
+    }
+
+    kill(): Promise<void> {
+        if (!this.exited) this.child.kill('SIGKILL');
+        return this.exit;
+    }
+}
+
+interface Slot {
+    spec: FunctionSpec;
+    version?: string;
+    worker?: Worker;
+}
+
+export async function createFunctionsService(options: FunctionsServiceOptions): Promise<FunctionsService> {
+    const log = options.log ?? ((entry: LogEntry) => console.error(JSON.stringify(entry)));
+    const verify = createJwtVerifier(options.jwt);
+    const deno = denoExecutable();
+    const graceMs = options.shutdownGraceMs ?? 30_000;
+    const wallClockMs = options.wallClockMs ?? configuredWallClock(options.config) ?? DEFAULT_WALL_CLOCK_MS;
+    const envFile = envFilePath(options.config);
+    const slots = new Map<string, Slot>([...resolveFunctions(options.config)].map(([name, spec]) => [name, { spec }]));
+    const retiring = new Set<Promise<void>>();
+    const timers = new Set<NodeJS.Timeout>();
+    const warned = new Set<string>();
+    const warnOnce = (msg: string) => {
+        if (!warned.has(msg)) log({ level: 'warn', msg });
+        warned.add(msg);
+    };
+    let closed = false;
+
+    const platformEnv = {
+        SUPABASE_URL: options.apiUrl,
+        SUPABASE_ANON_KEY: options.keys.anon,
+        SUPABASE_SERVICE_ROLE_KEY: options.keys.serviceRole,
+        SUPABASE_DB_URL: options.dbUrl,
+        SUPABASE_PUBLISHABLE_KEYS: JSON.stringify({ default: options.keys.publishable }),
+        SUPABASE_SECRET_KEYS: JSON.stringify({ default: options.keys.secret }),
+        SB_EXECUTION_ID: '',
+    };
+
+    const retire = (worker: Worker) => {
+        const stopping = worker.stop(graceMs).finally(() => retiring.delete(stopping));
+        retiring.add(stopping);
+    };
+
+    /** The worker for the function's current code, started if needed. */
+    const workerFor = (slot: Slot): Worker => {
+        const version = fingerprint([...slot.spec.watch, envFile]);
+        if (slot.worker && slot.worker.alive && slot.version === version) return slot.worker;
+        if (slot.worker) {
+            if (slot.version !== version) log({ level: 'info', msg: 'code changed: reloading function', function: slot.spec.name });
+            retire(slot.worker);
+        }
+        const env = { ...denoBaseEnv(options.denoDir), ...userSecrets(options.config, warnOnce), ...platformEnv };
+        slot.worker = new Worker(slot.spec, { deno, env, log });
+        slot.version = version;
+        const worker = slot.worker;
+        void worker.booted.then((boot) => {
+            if (!boot.ok) log({ level: 'error', msg: 'function failed to boot', function: slot.spec.name, error: boot.error });
+        });
+        return worker;
+    };
+
+    const handler: FetchHandler = async (request) => {
+        const url = new URL(request.url);
+        const name = decodeURIComponent(url.pathname.split('/')[1] ?? '');
+        const slot = slots.get(name);
+        if (!slot || closed) return json(404, NOT_FOUND);
+
+        if (slot.spec.verifyJwt && request.method !== 'OPTIONS') {
+            const denied = await checkJwt(request, verify);
+            if (denied) return denied;
+        }
+
+        const worker = workerFor(slot);
+        const started = Date.now();
+        const controller = new AbortController();
+        let limited = false;
+        const timer = setTimeout(() => {
+            limited = true;
+            controller.abort();
+            log({ level: 'error', msg: `wall clock limit of ${wallClockMs} ms reached: worker terminated`, function: name });
+            // Hosted Supabase terminates the worker; a CPU-bound function could not be stopped otherwise.
+            if (slot.worker === worker) slot.worker = undefined;
+            void worker.kill();
+        }, wallClockMs);
+        timer.unref();
+        timers.add(timer);
+        const done = () => {
+            clearTimeout(timer);
+            timers.delete(timer);
+        };
+        try {
+            const boot = await Promise.race([worker.booted, abortion(controller.signal)]);
+            if (!boot || limited) return json(546, WORKER_LIMIT);
+            if (!boot.ok) {
+                done();
+                return json(503, BOOT_ERROR);
+            }
+            const forwarded = new Headers(request.headers);
+            for (const hop of ['connection', 'keep-alive', 'transfer-encoding', 'content-length']) forwarded.delete(hop);
+            forwarded.set('x-forwarded-host', url.host);
+            const body = request.method === 'GET' || request.method === 'HEAD' ? undefined : await request.arrayBuffer();
+            const upstream = await fetch(`http://127.0.0.1:${boot.port}${url.pathname}${url.search}`, {
+                method: request.method,
+                headers: forwarded,
+                body,
+                signal: controller.signal,
+                redirect: 'manual',
+            });
+            const headers = new Headers(upstream.headers);
+            headers.delete('content-length');
+            headers.delete('transfer-encoding');
+            headers.delete('connection');
+            headers.delete('keep-alive');
+            if (!upstream.body) {
+                done();
+                return new Response(null, { status: upstream.status, statusText: upstream.statusText, headers });
+            }
+            // The limit also covers a streamed body: the abort errors the stream.
+            const body$ = upstream.body.pipeThrough(new TransformStream({ flush: done }));
+            return new Response(body$, { status: upstream.status, statusText: upstream.statusText, headers });
+        } catch (error) {
+            done();
+            if (limited) return json(546, WORKER_LIMIT);
+            // The worker died mid-request (crash, exit): it is replaced on the next request.
+            log({ level: 'error', msg: 'function worker failed', function: name, error: String(error), ms: Date.now() - started });
+            return json(500, WORKER_ERROR);
+        }
+    };
+
+    return {
+        handler,
+        names: () => [...slots.keys()],
+        close: async () => {
+            closed = true;
+            for (const timer of timers) clearTimeout(timer);
+            for (const slot of slots.values()) {
+                if (slot.worker) retire(slot.worker);
+                slot.worker = undefined;
+            }
+            await Promise.all([...retiring]);
+        },
+    };
+}
+
+function abortion(signal: AbortSignal): Promise<undefined> {
+    return new Promise((resolve) => signal.addEventListener('abort', () => resolve(undefined), { once: true }));
+}
+
+/** verify_jwt as Supabase's edge runtime does it; undefined when the request may pass. */
+async function checkJwt(request: Request, verify: (token: string) => Promise<unknown>): Promise<Response | undefined> {
+    const header = request.headers.get('authorization');
+    if (!header) return json(401, { msg: 'Error: Missing authorization header' });
+    const [scheme, token] = header.split(' ');
+    if (scheme !== 'Bearer' || !token) return json(401, { msg: "Error: Auth header is not 'Bearer {token}'" });
+    try {
+        await verify(token);
+        return undefined;
+    } catch {
+        return json(401, { msg: 'Invalid JWT' });
+    }
+}
+
+function configuredWallClock(config: ProjectConfig): number | undefined {
+    const value = config.edge_runtime.wall_clock_limit_ms;
+    if (value === undefined) return undefined;
+    if (typeof value !== 'number' || !Number.isInteger(value) || value <= 0) {
+        throw new ConfigError('[edge_runtime] wall_clock_limit_ms must be a positive integer (milliseconds)');
+    }
+    return value;
+}

@@ -1,0 +1,189 @@
+// The API gateway on :54321, as Supabase's (Kong locally, the platform gateway hosted):
+// routes /rest/v1, /auth/v1, /functions/v1 (prefix stripped) to the services, turns API
+// keys into the JWT the services expect, answers CORS, tags each request with an id and
+// writes one JSON access-log line per request.
+//
+// Key handling (platform.md): the key comes in the `apikey` header (or `?apikey=`): a
+// legacy anon/service_role JWT signed by the project, or an opaque `sb_publishable_…` /
+// `sb_secret_…` key. `Authorization: Bearer <jwt>` decides the role when present (the
+// service verifies it); `Authorization: Bearer sb_…` is replaced by the JWT of the role
+// the opaque key stands for; with no Authorization the key's JWT is sent. A key that is
+// not the project's is refused here with 401, whatever the route.
+import { randomUUID } from 'node:crypto';
+import type { FetchHandler } from '../http.js';
+import { createJwtVerifier, type JwtKeys } from '../jwt.js';
+import type { ApiKeys } from './keys.js';
+
+export interface AccessLogEntry {
+    level: 'info';
+    msg: 'request';
+    request_id: string;
+    method: string;
+    path: string;
+    status: number;
+    duration_ms: number;
+    remote_addr: string;
+    role: string;
+}
+
+export interface GatewayOptions {
+    /** Path prefix (e.g. "/rest/v1") → service handler, which receives the path without the prefix. */
+    routes: Record<string, FetchHandler>;
+    keys: ApiKeys;
+    jwt: JwtKeys;
+    /** Prefixes whose CORS the services handle themselves (hosted functions answer their own preflights). */
+    selfCorsPrefixes?: string[];
+    accessLog?: (entry: AccessLogEntry) => void;
+}
+
+/** Headers supabase-js and PostgREST clients send; always allowed on preflight. */
+export const CORS_ALLOW_HEADERS = [
+    'authorization',
+    'apikey',
+    'x-client-info',
+    'content-type',
+    'x-supabase-api-version',
+    'prefer',
+    'range',
+    'range-unit',
+    'accept-profile',
+    'content-profile',
+    'x-upsert',
+    'x-retry-count',
+    'accept',
+    'accept-encoding',
+];
+
+export const CORS_EXPOSE_HEADERS = [
+    'Content-Range',
+    'Content-Location',
+    'Content-Profile',
+    'Preference-Applied',
+    'Range-Unit',
+    'Location',
+    'X-Total-Count',
+    'X-Supabase-Api-Version',
+    'sb-request-id',
+    'x-request-id',
+].join(', ');
+
+const CORS_METHODS = 'GET, HEAD, PUT, PATCH, POST, DELETE, OPTIONS';
+
+const json = (status: number, body: unknown) => new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json' } });
+
+export const INVALID_API_KEY = { message: 'Invalid API key', hint: 'Double check your Supabase `anon` or `service_role` API key.' };
+const NO_ROUTE = { message: 'no Route matched with those values' };
+const BAD_UPSTREAM = { message: 'An invalid response was received from the upstream server' };
+
+export function createGateway(options: GatewayOptions): FetchHandler {
+    const verify = createJwtVerifier(options.jwt);
+    const prefixes = Object.keys(options.routes).sort((a, b) => b.length - a.length);
+    const selfCors = options.selfCorsPrefixes ?? ['/functions/v1'];
+    const accessLog = options.accessLog ?? ((entry: AccessLogEntry) => console.log(JSON.stringify(entry)));
+    const opaque: Record<string, string> = { [options.keys.publishable]: options.keys.anon, [options.keys.secret]: options.keys.serviceRole };
+
+    /** The JWT an API key stands for, or undefined when the key is not the project's. */
+    const jwtForKey = async (key: string): Promise<string | undefined> => {
+        if (key.startsWith('sb_')) return opaque[key];
+        try {
+            await verify(key);
+            return key;
+        } catch {
+            return undefined;
+        }
+    };
+
+    return async (request, info) => {
+        const started = performance.now();
+        const url = new URL(request.url);
+        const requestId = request.headers.get('x-request-id') || randomUUID();
+        let role = 'anon';
+        let response: Response;
+        const prefix = prefixes.find((p) => url.pathname === p || url.pathname.startsWith(`${p}/`));
+        const corsByGateway = prefix !== undefined && !selfCors.includes(prefix);
+        try {
+            if (!prefix) {
+                response = json(404, NO_ROUTE);
+            } else if (corsByGateway && request.method === 'OPTIONS' && request.headers.has('access-control-request-method')) {
+                response = preflight(request);
+            } else {
+                const headers = new Headers(request.headers);
+                const apikey = headers.get('apikey') ?? url.searchParams.get('apikey');
+                const keyJwt = apikey ? await jwtForKey(apikey) : undefined;
+                const bearer = /^Bearer\s+(\S+)$/i.exec(headers.get('authorization') ?? '')?.[1];
+                if (apikey && !keyJwt) {
+                    response = json(401, INVALID_API_KEY);
+                } else if (bearer?.startsWith('sb_') && !opaque[bearer]) {
+                    response = json(401, INVALID_API_KEY);
+                } else {
+                    if (bearer?.startsWith('sb_')) headers.set('authorization', `Bearer ${opaque[bearer]}`);
+                    else if (!headers.has('authorization') && keyJwt) headers.set('authorization', `Bearer ${keyJwt}`);
+                    role = roleOf(headers.get('authorization')) ?? 'anon';
+                    headers.set('x-request-id', requestId);
+                    if (!headers.has('x-forwarded-for')) headers.set('x-forwarded-for', info.remoteAddr);
+                    headers.set('x-forwarded-proto', url.protocol.replace(':', ''));
+                    headers.set('x-forwarded-host', url.host);
+                    headers.set('x-forwarded-prefix', prefix);
+                    const target = new URL(url);
+                    target.pathname = url.pathname.slice(prefix.length) || '/';
+                    const body = request.method === 'GET' || request.method === 'HEAD' ? undefined : await request.arrayBuffer();
+                    response = await options.routes[prefix]!(new Request(target, { method: request.method, headers, body }), info);
+                }
+            }
+        } catch (error) {
+            console.error(JSON.stringify({ level: 'error', msg: 'upstream failed', request_id: requestId, error: String(error) }));
+            response = json(502, BAD_UPSTREAM);
+        }
+        const headers = new Headers(response.headers);
+        headers.set('sb-request-id', requestId);
+        headers.set('x-request-id', requestId);
+        if (corsByGateway || !prefix) {
+            if (!headers.has('access-control-allow-origin')) headers.set('access-control-allow-origin', '*');
+            if (!headers.has('access-control-expose-headers')) headers.set('access-control-expose-headers', CORS_EXPOSE_HEADERS);
+        }
+        accessLog({
+            level: 'info',
+            msg: 'request',
+            request_id: requestId,
+            method: request.method,
+            path: url.pathname,
+            status: response.status,
+            duration_ms: Math.round((performance.now() - started) * 10) / 10,
+            remote_addr: info.remoteAddr,
+            role,
+        });
+        return new Response(response.body, { status: response.status, statusText: response.statusText, headers });
+    };
+}
+
+/** Kong's cors plugin: 200, any origin, the usual methods, the requested headers plus the clients' ones. */
+function preflight(request: Request): Response {
+    const requested = (request.headers.get('access-control-request-headers') ?? '')
+        .split(',')
+        .map((h) => h.trim().toLowerCase())
+        .filter(Boolean);
+    const allowed = [...new Set([...CORS_ALLOW_HEADERS, ...requested])].join(', ');
+    return new Response(null, {
+        status: 200,
+        headers: {
+            'access-control-allow-origin': '*',
+            'access-control-allow-methods': CORS_METHODS,
+            'access-control-allow-headers': allowed,
+            'access-control-max-age': '3600',
+            'content-length': '0',
+        },
+    });
+}
+
+/** Role claim of a bearer JWT, unverified (logging only: the services verify). */
+function roleOf(authorization: string | null): string | undefined {
+    const token = /^Bearer\s+(\S+)$/i.exec(authorization ?? '')?.[1];
+    const payload = token?.split('.')[1];
+    if (!payload) return undefined;
+    try {
+        const claims = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as { role?: unknown };
+        return typeof claims.role === 'string' ? claims.role : undefined;
+    } catch {
+        return 'invalid';
+    }
+}

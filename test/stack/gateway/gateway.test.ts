@@ -1,0 +1,133 @@
+// The gateway's own job, tested against a stub REST service that echoes the role of the
+// JWT it was handed: each key kind maps to the right role, forged keys are refused,
+// CORS and request ids look like Supabase's gateway.
+import { SignJWT, decodeJwt } from 'jose';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createGateway, type AccessLogEntry } from '../../../stack/gateway/index.js';
+import { apiKeysFor, type ApiKeys } from '../../../stack/gateway/keys.js';
+import { listen, type FetchHandler, type Listening } from '../../../stack/http.js';
+import { testClient } from './supabase-client.js';
+import { LOCAL_ANON_KEY, LOCAL_JWT_SECRET, LOCAL_PUBLISHABLE_KEY, LOCAL_SECRET_KEY, LOCAL_SERVICE_ROLE_KEY } from '../../../stack/keys.js';
+
+const jwtKeys = { secret: LOCAL_JWT_SECRET, signingKeys: [] };
+
+/** REST stand-in: reports the role and path it was given, as PostgREST would decide them. */
+const echoRest: FetchHandler = async (request) => {
+    const token = /^Bearer (.+)$/.exec(request.headers.get('authorization') ?? '')?.[1];
+    const role = token ? (decodeJwt(token).role as string) : 'anon';
+    const url = new URL(request.url);
+    return Response.json([{ role, path: url.pathname, request_id: request.headers.get('x-request-id') }]);
+};
+
+const sign = (claims: Record<string, unknown>, secret = LOCAL_JWT_SECRET) =>
+    new SignJWT(claims).setProtectedHeader({ alg: 'HS256', typ: 'JWT' }).setIssuedAt().setExpirationTime('1h').sign(new TextEncoder().encode(secret));
+
+let gateway: Listening;
+let keys: ApiKeys;
+const log: AccessLogEntry[] = [];
+
+beforeAll(async () => {
+    keys = await apiKeysFor(jwtKeys);
+    gateway = await listen(createGateway({ routes: { '/rest/v1': echoRest }, keys, jwt: jwtKeys, accessLog: (e) => log.push(e) }), { port: 0 });
+});
+afterAll(() => gateway?.close());
+
+const roleWith = async (key: string, accessToken?: string) => {
+    const client = testClient(gateway.url, key, accessToken);
+    const { data, error, status } = await client.from('probe').select();
+    return { role: (data as Array<{ role: string }> | null)?.[0]?.role, error, status };
+};
+
+describe('key handling on /rest/v1 (supabase-js as the client)', () => {
+    it('the legacy anon JWT acts as anon', async () => {
+        expect((await roleWith(LOCAL_ANON_KEY)).role).toBe('anon');
+    });
+
+    it('the legacy service_role JWT acts as service_role', async () => {
+        expect((await roleWith(LOCAL_SERVICE_ROLE_KEY)).role).toBe('service_role');
+    });
+
+    it('the publishable key acts as anon', async () => {
+        expect((await roleWith(LOCAL_PUBLISHABLE_KEY)).role).toBe('anon');
+    });
+
+    it('the secret key acts as service_role', async () => {
+        expect((await roleWith(LOCAL_SECRET_KEY)).role).toBe('service_role');
+    });
+
+    it('a user access token in Authorization decides the role over the publishable key', async () => {
+        const token = await sign({ sub: '00000000-0000-0000-0000-000000000001', role: 'authenticated', aud: 'authenticated' });
+        expect((await roleWith(LOCAL_PUBLISHABLE_KEY, token)).role).toBe('authenticated');
+    });
+
+    it('a forged publishable key is refused with 401 Invalid API key', async () => {
+        const result = await roleWith('sb_publishable_forgedforgedforgedforgedfo');
+        expect(result.status).toBe(401);
+        expect(result.error?.message).toBe('Invalid API key');
+    });
+
+    it('an anon JWT signed with another secret is refused', async () => {
+        const forged = await sign({ iss: 'supabase-demo', role: 'service_role' }, 'another-secret-that-is-at-least-32-characters');
+        const result = await roleWith(forged);
+        expect(result.status).toBe(401);
+        expect(result.error?.message).toBe('Invalid API key');
+    });
+});
+
+describe('raw requests', () => {
+    it('Authorization: Bearer sb_secret_… is replaced by the service_role JWT', async () => {
+        const response = await fetch(`${gateway.url}/rest/v1/probe`, { headers: { authorization: `Bearer ${LOCAL_SECRET_KEY}` } });
+        expect(((await response.json()) as Array<Record<string, unknown>>)[0]!.role).toBe('service_role');
+    });
+
+    it('a forged opaque key in Authorization is refused', async () => {
+        const response = await fetch(`${gateway.url}/rest/v1/probe`, { headers: { authorization: 'Bearer sb_secret_notthekey' } });
+        expect(response.status).toBe(401);
+        expect(await response.json()).toEqual({ message: 'Invalid API key', hint: expect.any(String) });
+    });
+
+    it('no key at all reaches REST as anon', async () => {
+        const response = await fetch(`${gateway.url}/rest/v1/probe`);
+        expect(((await response.json()) as Array<Record<string, unknown>>)[0]!.role).toBe('anon');
+    });
+
+    it('strips the route prefix', async () => {
+        const response = await fetch(`${gateway.url}/rest/v1/orders?select=id`, { headers: { apikey: LOCAL_PUBLISHABLE_KEY } });
+        expect(((await response.json()) as Array<Record<string, unknown>>)[0]!.path).toBe('/orders');
+    });
+
+    it('an unknown route is 404 as Kong says it', async () => {
+        const response = await fetch(`${gateway.url}/storage/v1/bucket`);
+        expect(response.status).toBe(404);
+        expect(await response.json()).toEqual({ message: 'no Route matched with those values' });
+    });
+
+    it('answers a CORS preflight with 200, any origin and the client headers', async () => {
+        const response = await fetch(`${gateway.url}/rest/v1/probe`, {
+            method: 'OPTIONS',
+            headers: { origin: 'http://localhost:3000', 'access-control-request-method': 'POST', 'access-control-request-headers': 'x-custom' },
+        });
+        expect(response.status).toBe(200);
+        expect(response.headers.get('access-control-allow-origin')).toBe('*');
+        const allowed = response.headers.get('access-control-allow-headers')!.split(', ');
+        for (const header of ['authorization', 'apikey', 'x-client-info', 'content-type', 'x-supabase-api-version', 'prefer', 'range', 'accept-profile', 'content-profile', 'x-custom']) {
+            expect(allowed).toContain(header);
+        }
+    });
+
+    it('exposes Content-Range to browsers on normal responses', async () => {
+        const response = await fetch(`${gateway.url}/rest/v1/probe`, { headers: { origin: 'http://localhost:3000' } });
+        expect(response.headers.get('access-control-allow-origin')).toBe('*');
+        expect(response.headers.get('access-control-expose-headers')).toContain('Content-Range');
+    });
+
+    it('gives each request an id, passed to the service and logged as one JSON line', async () => {
+        log.length = 0;
+        const response = await fetch(`${gateway.url}/rest/v1/probe`, { headers: { apikey: LOCAL_SECRET_KEY } });
+        const id = response.headers.get('sb-request-id');
+        expect(id).toMatch(/^[0-9a-f-]{36}$/);
+        expect(((await response.json()) as Array<Record<string, unknown>>)[0]!.request_id).toBe(id);
+        expect(log).toEqual([expect.objectContaining({ request_id: id, method: 'GET', path: '/rest/v1/probe', status: 200, role: 'service_role' })]);
+        expect(JSON.stringify(log[0])).not.toContain(LOCAL_SECRET_KEY);
+    });
+});
