@@ -12,7 +12,8 @@ import { ScriptError } from '../db/script.js';
 import { SupabaseCliError } from '../db/supabase-cli.js';
 import { PROJECT_ROOT } from '../paths.js';
 import { dbLint, dbReset, genTypes } from './db-commands.js';
-import { start, status, stop } from './stack.js';
+import { DenoMissingError } from '../functions/deno.js';
+import { StackError, start, status, stop } from './stack.js';
 
 const { positionals, values } = parseArgs({
     allowPositionals: true,
@@ -40,7 +41,7 @@ if (!command) {
 try {
     process.exitCode = await command();
 } catch (error) {
-    const known = [ConfigError, ClusterError, ScriptError, SupabaseCliError].some((type) => error instanceof type);
+    const known = [ConfigError, ClusterError, ScriptError, SupabaseCliError, StackError, DenoMissingError].some((type) => error instanceof type);
     console.error(`error: ${known ? (error as Error).message : (error as Error).stack}`);
     process.exitCode = 1;
 }

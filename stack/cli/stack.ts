@@ -1,19 +1,27 @@
-// `start`, `status` and `stop`: the whole local stack as one foreground process.
-// Each service is a component started in order and stopped in reverse; the running
-// stack's URLs and keys are written to <workdir>/.local/stack.json for `status`.
+// `start`, `status` and `stop`: the whole local stack as one foreground process, the
+// Docker-free `supabase start`. PostgreSQL first (reset when the migrations changed),
+// then mail, REST, auth, functions behind the gateway on [api] port, then the scheduler.
+// Each component is stopped in reverse order on Ctrl-C. A component whose module is not
+// in the repository yet is reported as "not built yet"; one that fails to start is
+// reported with its error while the rest of the stack runs. The running stack's URLs and
+// keys are written to <workdir>/.local/stack.json for `status`.
 import fs from 'node:fs';
 import path from 'node:path';
+import type { ProjectConfig } from '../config.js';
+import { isPortFree } from '../db/cluster.js';
 import { resetDatabase } from '../db/reset.js';
-import {
-    LOCAL_ANON_KEY,
-    LOCAL_JWT_SECRET,
-    LOCAL_PUBLISHABLE_KEY,
-    LOCAL_SECRET_KEY,
-    LOCAL_SERVICE_ROLE_KEY,
-} from '../keys.js';
+import { createFunctionsService } from '../functions/index.js';
+import { createGateway } from '../gateway/index.js';
+import { apiKeysFor } from '../gateway/keys.js';
+import { listen, type FetchHandler } from '../http.js';
+import { jwtKeysFromConfig, type JwtKeys } from '../jwt.js';
+import { createScheduler, invokeThroughGateway, jobsFromDatabase } from '../scheduler/index.js';
 import { isSchemaCurrent, openProject, recordSchema, type LocalProject } from './project.js';
 
 const say = (message: string) => console.error(`• ${message}`);
+
+/** A problem the user fixes (port taken, stack already running): printed without a stack trace. */
+export class StackError extends Error {}
 
 export interface StackStatus {
     pid: number;
@@ -31,67 +39,170 @@ export interface StackStatus {
 
 const statusFile = (project: LocalProject) => path.join(project.localDir, 'stack.json');
 
+// Services other modules provide, loaded only when their module exists (see loadOptional).
+interface Closable {
+    handler: FetchHandler;
+    close(): Promise<void>;
+}
+interface MailSink {
+    send(message: unknown): Promise<void>;
+}
+interface MailModule {
+    createMailCatcher(): MailSink & { handler: FetchHandler };
+}
+interface RestModule {
+    createRestService(options: { dbUrl: string; config: ProjectConfig; jwt: JwtKeys }): Promise<Closable>;
+}
+interface AuthModule {
+    createAuthService(options: { dbUrl: string; config: ProjectConfig; jwt: JwtKeys; publicUrl: string; mail: MailSink }): Promise<Closable>;
+}
+
+class NotBuilt extends Error {}
+
+/** Imports stack/<name>/index.ts if it exists; NotBuilt when it does not. */
+async function loadOptional<T>(name: string): Promise<T> {
+    const url = new URL(`../${name}/index.js`, import.meta.url);
+    const source = url.pathname.replace(/\.js$/, '.ts');
+    if (!fs.existsSync(source) && !fs.existsSync(url.pathname)) throw new NotBuilt(name);
+    return (await import(url.href)) as T;
+}
+
 export async function start(workdir: string): Promise<number> {
     const project = openProject(workdir);
     const started = Date.now();
     const running = readStatus(project);
     if (running) {
-        say(`a stack for this project already runs (pid ${running.pid}); \`npm run stop\` stops it`);
-        return 1;
+        throw new StackError(`a stack for this project already runs (pid ${running.pid}); \`npm run stop\` stops it`);
     }
-    const stops: Array<() => Promise<void>> = [];
-    let stopping = false;
-    const stopAll = async () => {
-        if (stopping) return;
-        stopping = true;
-        say('stopping');
-        for (const stopOne of stops.reverse()) await stopOne().catch((e) => say(`stop failed: ${(e as Error).message}`));
-        fs.rmSync(statusFile(project), { force: true });
-    };
+    const { config } = project;
+    const apiPort = config.api.port;
+    const mailPort = config.inbucket?.port ?? config.local_smtp.port;
+    for (const [port, what] of [
+        [apiPort, 'the API gateway ([api] port)'],
+        [mailPort, 'the mail catcher ([local_smtp] port)'],
+    ] as const) {
+        if (!(await isPortFree(port))) {
+            throw new StackError(`port ${port} for ${what} on 127.0.0.1 is already in use: stop what uses it (\`npm run stop\` for a stack left running) or set another port in supabase/config.toml`);
+        }
+    }
+
+    const stops: Array<{ name: string; stop: () => Promise<void> }> = [];
+    let stopping: Promise<void> | undefined;
+    const stopAll = () =>
+        (stopping ??= (async () => {
+            say('stopping');
+            for (const { name, stop } of stops.reverse()) {
+                await stop().catch((e: unknown) => say(`stopping ${name} failed: ${(e as Error).message}`));
+            }
+            fs.rmSync(statusFile(project), { force: true });
+            say('stopped');
+        })());
     for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
         process.once(signal, () => void stopAll().then(() => process.exit(0)));
     }
 
+    const apiUrl = `http://127.0.0.1:${apiPort}`;
+    const components: Record<string, string> = {};
     try {
         say(`starting PostgreSQL on port ${project.cluster.port}`);
         await project.cluster.start();
-        stops.push(() => project.cluster.stop());
+        stops.push({ name: 'database', stop: () => project.cluster.stop() });
         if (isSchemaCurrent(project)) {
             say('database is up to date with the migrations: reusing it');
         } else {
             await resetDatabase({ url: project.dbUrl, workdir: project.workdir, log: say });
             recordSchema(project);
         }
+        components.database = 'running';
+
+        const jwt = jwtKeysFromConfig(config);
+        const keys = await apiKeysFor(jwt);
+        const routes: Record<string, FetchHandler> = {};
+
+        /** Starts one component; a failure is reported in the status table, not fatal. */
+        const component = async (name: string, run: () => Promise<void>) => {
+            try {
+                await run();
+                components[name] = 'running';
+            } catch (error) {
+                components[name] = error instanceof NotBuilt ? 'not built yet' : `failed: ${(error as Error).message.split('\n')[0]}`;
+                if (!(error instanceof NotBuilt)) say(`${name} failed to start: ${(error as Error).stack ?? String(error)}`);
+            }
+        };
+
+        let mail: MailSink = {
+            send: async (message) => say(`mail (no mail catcher built yet): ${JSON.stringify(message).slice(0, 200)}`),
+        };
+        await component('mail', async () => {
+            const catcher = (await loadOptional<MailModule>('mail')).createMailCatcher();
+            const server = await listen(catcher.handler, { port: mailPort });
+            stops.push({ name: 'mail', stop: () => server.close() });
+            mail = catcher;
+        });
+        await component('rest', async () => {
+            const rest = await (await loadOptional<RestModule>('rest')).createRestService({ dbUrl: project.dbUrl, config, jwt });
+            stops.push({ name: 'rest', stop: () => rest.close() });
+            routes['/rest/v1'] = rest.handler;
+        });
+        await component('auth', async () => {
+            const auth = await (await loadOptional<AuthModule>('auth')).createAuthService({
+                dbUrl: project.dbUrl,
+                config,
+                jwt,
+                publicUrl: `${apiUrl}/auth/v1`,
+                mail,
+            });
+            stops.push({ name: 'auth', stop: () => auth.close() });
+            routes['/auth/v1'] = auth.handler;
+        });
+        if (config.edge_runtime.enabled === false) {
+            components.functions = 'disabled in config.toml ([edge_runtime] enabled = false)';
+        } else {
+            await component('functions', async () => {
+                const functions = await createFunctionsService({
+                    config,
+                    jwt,
+                    keys,
+                    apiUrl,
+                    dbUrl: project.dbUrl,
+                    denoDir: path.join(project.localDir, 'deno'),
+                    log: (entry) => console.error(JSON.stringify(entry)),
+                });
+                stops.push({ name: 'functions', stop: () => functions.close() });
+                routes['/functions/v1'] = functions.handler;
+            });
+        }
+        const gateway = await listen(createGateway({ routes, keys, jwt, accessLog: (entry) => console.error(JSON.stringify(entry)) }), { port: apiPort });
+        stops.push({ name: 'gateway', stop: () => gateway.close() });
+        components.gateway = 'running';
+
+        await component('scheduler', async () => {
+            const source = jobsFromDatabase(project.dbUrl);
+            const scheduler = createScheduler({ loadJobs: source.loadJobs, invoke: invokeThroughGateway(apiUrl, keys) });
+            scheduler.start();
+            stops.push({ name: 'scheduler', stop: () => scheduler.stop().finally(() => source.close()) });
+        });
+
+        const status: StackStatus = {
+            pid: process.pid,
+            API_URL: apiUrl,
+            DB_URL: project.dbUrl,
+            ANON_KEY: keys.anon,
+            SERVICE_ROLE_KEY: keys.serviceRole,
+            PUBLISHABLE_KEY: keys.publishable,
+            SECRET_KEY: keys.secret,
+            JWT_SECRET: jwt.secret,
+            MAILPIT_URL: `http://127.0.0.1:${mailPort}`,
+            components,
+        };
+        fs.mkdirSync(project.localDir, { recursive: true });
+        fs.writeFileSync(statusFile(project), JSON.stringify(status, null, 2));
+        console.log(renderPretty(status));
+        say(`ready in ${Date.now() - started} ms; Ctrl-C stops the stack`);
     } catch (error) {
         await stopAll();
         throw error;
     }
-
-    const apiUrl = `http://127.0.0.1:${project.config.api.port}`;
-    const status: StackStatus = {
-        pid: process.pid,
-        API_URL: apiUrl,
-        DB_URL: project.dbUrl,
-        ANON_KEY: LOCAL_ANON_KEY,
-        SERVICE_ROLE_KEY: LOCAL_SERVICE_ROLE_KEY,
-        PUBLISHABLE_KEY: LOCAL_PUBLISHABLE_KEY,
-        SECRET_KEY: LOCAL_SECRET_KEY,
-        JWT_SECRET: LOCAL_JWT_SECRET,
-        MAILPIT_URL: `http://127.0.0.1:${project.config.local_smtp.port}`,
-        components: {
-            database: 'running',
-            rest: 'not built yet',
-            auth: 'not built yet',
-            functions: 'not built yet',
-            mail: 'not built yet',
-            scheduler: 'not built yet',
-            gateway: 'not built yet',
-        },
-    };
-    fs.mkdirSync(project.localDir, { recursive: true });
-    fs.writeFileSync(statusFile(project), JSON.stringify(status, null, 2));
-    console.log(renderPretty(status));
-    say(`ready in ${Date.now() - started} ms; Ctrl-C stops the stack`);
     await new Promise<never>(() => {});
     return 0;
 }
@@ -114,8 +225,9 @@ export async function stop(workdir: string): Promise<number> {
     const current = readStatus(project);
     if (current) {
         process.kill(current.pid, 'SIGINT');
-        const deadline = Date.now() + 30_000;
+        const deadline = Date.now() + 40_000;
         while (alive(current.pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+        if (alive(current.pid)) throw new StackError(`the stack (pid ${current.pid}) did not stop within 40 s`);
         say(`stopped the stack (pid ${current.pid})`);
     }
     if (project.cluster.runningPid()) {
@@ -128,7 +240,7 @@ export async function stop(workdir: string): Promise<number> {
 function readStatus(project: LocalProject): StackStatus | undefined {
     try {
         const current = JSON.parse(fs.readFileSync(statusFile(project), 'utf8')) as StackStatus;
-        if (alive(current.pid)) return current;
+        if (alive(current.pid) && current.pid !== process.pid) return current;
     } catch {
         // no status file, or a broken one: nothing runs
     }
@@ -164,8 +276,9 @@ export function renderPretty(status: StackStatus): string {
         ['service_role key', status.SERVICE_ROLE_KEY],
         ['Publishable key', status.PUBLISHABLE_KEY],
         ['Secret key', status.SECRET_KEY],
-        ...Object.entries(status.components).map(([name, state]): [string, string] => [`component ${name}`, state]),
     ];
-    const width = Math.max(...rows.map(([k]) => k.length));
-    return rows.map(([k, v]) => `${k.padStart(width)}: ${v}`).join('\n');
+    const parts: Array<[string, string]> = Object.entries(status.components);
+    const width = Math.max(...[...rows, ...parts].map(([k]) => k.length));
+    const render = (list: Array<[string, string]>) => list.map(([k, v]) => `${k.padStart(width)}: ${v}`).join('\n');
+    return `${render(rows)}\n\n${'components'.padStart(width)}\n${render(parts)}`;
 }
