@@ -1,6 +1,7 @@
 // One request end to end: identity → target and schema → plan → one transaction as
 // authenticator with the transaction-local settings → PostgREST's response (status,
 // Content-Range, Preference-Applied, GUC overrides) or its error object.
+import { STATUS_CODES } from 'node:http';
 import type pg from 'pg';
 import type { FetchHandler } from '../http.js';
 import { looksLikeFilter, parseQueryParams, parseRangeHeader, parseTarget, type QueryParams, type Target } from './api-request.js';
@@ -54,13 +55,18 @@ const JSON_CT = 'application/json; charset=utf-8';
 
 export function createHandler(deps: HandlerDeps): FetchHandler {
     return async (request) => {
+        let response: Response;
         try {
-            return await handle(deps, request);
+            response = await handle(deps, request);
         } catch (error) {
-            if (error instanceof ApiError) return errorResponse(error);
-            console.error(JSON.stringify({ level: 'error', msg: 'rest: unexpected error', error: String((error as Error)?.stack ?? error) }));
-            return errorResponse(new ApiError(500, 'PGRST000', 'Internal server error'));
+            if (error instanceof ApiError) response = errorResponse(error);
+            else {
+                console.error(JSON.stringify({ level: 'error', msg: 'rest: unexpected error', error: String((error as Error)?.stack ?? error) }));
+                response = errorResponse(new ApiError(500, 'PGRST000', 'Internal server error'));
+            }
         }
+        // Reason phrases as Warp sends them (supabase-js exposes statusText).
+        return new Response(response.body, { status: response.status, statusText: STATUS_CODES[response.status] ?? '', headers: response.headers });
     };
 }
 

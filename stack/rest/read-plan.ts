@@ -89,6 +89,12 @@ export function findRelationship(ctx: PlanContext, origin: Relation, target: str
         return false;
     });
     if (found.length === 1) return found[0]!;
+    // A self-reference is both many-to-one and one-to-many through one foreign key: the
+    // table name as target means its children (one-to-many).
+    if (found.length === 2 && found.every((r) => r.selfReference && r.constraint === found[0]!.constraint)) {
+        const o2m = found.find((r) => r.cardinality === 'o2m');
+        if (o2m) return o2m;
+    }
     if (found.length === 0) {
         const schema = origin.schema;
         const details = hint
@@ -428,8 +434,8 @@ const SIMPLE_SQL: Record<string, string> = {
     ov: '&&',
     sl: '<<',
     sr: '>>',
-    nxl: '&<',
-    nxr: '&>',
+    nxl: '&>',
+    nxr: '&<',
     adj: '-|-',
 };
 
