@@ -1,0 +1,165 @@
+// The Supabase-Auth-compatible /auth/v1 service: settings from [auth], a pool connected as
+// supabase_auth_admin, and one fetch handler routing GoTrue's endpoints (the gateway strips
+// the /auth/v1 prefix before calling it).
+import pg from 'pg';
+import type { ProjectConfig } from '../config.js';
+import type { FetchHandler } from '../http.js';
+import { createJwtVerifier, publicJwks, type JwtKeys } from '../jwt.js';
+import type { MailSink } from '../mail/index.js';
+import * as admin from './admin.js';
+import type { AuthContext, RequestFacts } from './context.js';
+import { AuthError, errorResponse, requestedApiVersion } from './errors.js';
+import * as mfa from './mfa.js';
+import { createRateLimits } from './rate-limit.js';
+import { json } from './request.js';
+import { authSettingsFromConfig } from './settings.js';
+import * as signIn from './sign-in.js';
+import * as user from './user.js';
+import * as verify from './verify.js';
+
+export interface AuthServiceOptions {
+    /** Superuser URL; the service connects as supabase_auth_admin/postgres on the same host, port and database. */
+    dbUrl: string;
+    config: ProjectConfig;
+    jwt: JwtKeys;
+    /** External URL of this service, e.g. http://127.0.0.1:54321/auth/v1 (mailed links, `iss`). */
+    publicUrl: string;
+    mail: MailSink;
+    now?: () => Date;
+}
+
+export interface AuthService {
+    handler: FetchHandler;
+    close(): Promise<void>;
+}
+
+type Route = (ctx: AuthContext, request: Request, facts: RequestFacts, ...params: string[]) => Promise<Response>;
+
+const UUID = '([0-9a-fA-F-]{36})';
+const ID = '([^/]+)';
+
+const ROUTES: Array<[string, RegExp, Route]> = [
+    ['GET', /^\/health$/, async () => json(200, HEALTH)],
+    ['GET', /^\/settings$/, async (ctx) => json(200, publicSettings(ctx))],
+    ['GET', /^\/\.well-known\/jwks\.json$/, async (ctx) => json(200, { keys: publicJwks(ctx.jwt) }, { 'cache-control': 'public, max-age=600' })],
+    ['POST', /^\/signup$/, signIn.signup],
+    ['POST', /^\/token$/, signIn.token],
+    ['POST', /^\/otp$/, signIn.otp],
+    ['POST', /^\/magiclink$/, signIn.otp],
+    ['POST', /^\/logout$/, signIn.logout],
+    ['POST', /^\/verify$/, verify.verifyPost],
+    ['GET', /^\/verify$/, verify.verifyGet],
+    ['POST', /^\/recover$/, verify.recover],
+    ['POST', /^\/resend$/, verify.resend],
+    ['GET', /^\/user$/, (ctx, request) => user.getUser(ctx, request)],
+    ['PUT', /^\/user$/, user.updateUser],
+    ['GET', /^\/reauthenticate$/, user.reauthenticate],
+    ['POST', /^\/factors$/, mfa.enrollFactor],
+    ['POST', new RegExp(`^/factors/${ID}/challenge$`), mfa.challengeFactor],
+    ['POST', new RegExp(`^/factors/${ID}/verify$`), mfa.verifyFactor],
+    ['DELETE', new RegExp(`^/factors/${ID}$`), mfa.unenrollFactor],
+    ['POST', /^\/invite$/, admin.invite],
+    ['POST', /^\/admin\/generate_link$/, admin.generateLink],
+    ['GET', /^\/admin\/users$/, admin.listUsers],
+    ['POST', /^\/admin\/users$/, admin.createUserAdmin],
+    ['GET', new RegExp(`^/admin/users/${ID}$`), admin.getUserAdmin],
+    ['PUT', new RegExp(`^/admin/users/${ID}$`), admin.updateUserAdmin],
+    ['DELETE', new RegExp(`^/admin/users/${ID}$`), admin.deleteUserAdmin],
+    ['GET', new RegExp(`^/admin/users/${ID}/factors$`), admin.listFactorsAdmin],
+    ['GET', new RegExp(`^/admin/users/${ID}/factors/${ID}$`), admin.factorAdmin],
+    ['PUT', new RegExp(`^/admin/users/${ID}/factors/${ID}$`), admin.factorAdmin],
+    ['DELETE', new RegExp(`^/admin/users/${ID}/factors/${ID}$`), admin.factorAdmin],
+];
+void UUID;
+
+const HEALTH = { version: 'v2.186.0', name: 'GoTrue', description: 'GoTrue is a user registration and authentication API' };
+
+const PROVIDERS = [
+    'apple', 'azure', 'bitbucket', 'discord', 'facebook', 'figma', 'fly', 'github', 'gitlab', 'google', 'keycloak', 'kakao',
+    'linkedin', 'linkedin_oidc', 'notion', 'spotify', 'slack', 'slack_oidc', 'workos', 'twitch', 'twitter', 'x', 'zoom',
+];
+
+function publicSettings(ctx: AuthContext & { external?: Record<string, unknown> }): Record<string, unknown> {
+    const externalConfig = ctx.external ?? {};
+    const external: Record<string, boolean> = { anonymous_users: ctx.settings.anonymousSignIns };
+    for (const name of PROVIDERS) {
+        const section = externalConfig[name];
+        external[name] = !!section && typeof section === 'object' && (section as { enabled?: unknown }).enabled === true;
+    }
+    external.email = ctx.settings.email.enabled;
+    external.phone = false;
+    return {
+        external,
+        disable_signup: !ctx.settings.enableSignup,
+        mailer_autoconfirm: ctx.settings.email.autoconfirm,
+        phone_autoconfirm: false,
+        sms_provider: 'twilio',
+        saml_enabled: false,
+    };
+}
+
+const CORS_HEADERS = {
+    'access-control-allow-origin': '*',
+    'access-control-allow-methods': 'GET, POST, PUT, DELETE, OPTIONS',
+    'access-control-allow-headers': 'authorization, apikey, content-type, x-client-info, x-supabase-api-version',
+    'access-control-max-age': '86400',
+};
+
+export async function createAuthService(options: AuthServiceOptions): Promise<AuthService> {
+    const settings = authSettingsFromConfig(options.config);
+    const now = options.now ?? (() => new Date());
+    const dbUrl = new URL(options.dbUrl);
+    dbUrl.username = 'supabase_auth_admin';
+    dbUrl.password = 'postgres';
+    const pool = new pg.Pool({ connectionString: dbUrl.toString(), max: 10 });
+    pool.on('error', () => {});
+    // Fail at start, not on the first request, when the database is unreachable.
+    await pool.query('select 1');
+    const publicUrl = options.publicUrl.replace(/\/+$/, '');
+    const ctx: AuthContext & { external: Record<string, unknown> } = {
+        pool,
+        settings,
+        jwt: options.jwt,
+        verify: createJwtVerifier(options.jwt),
+        publicUrl,
+        issuer: settings.jwtIssuer ?? publicUrl,
+        mail: options.mail,
+        now,
+        limits: createRateLimits(settings.rateLimit, now),
+        external: ((options.config.auth as Record<string, unknown>).external ?? {}) as Record<string, unknown>,
+    };
+
+    const handler: FetchHandler = async (request, info) => {
+        const apiVersion = requestedApiVersion(request);
+        if (request.method === 'OPTIONS') return new Response(null, { status: 204, headers: CORS_HEADERS });
+        const url = new URL(request.url);
+        const path = url.pathname.replace(/\/+$/, '') || '/';
+        const facts: RequestFacts = { ip: info.remoteAddr, userAgent: request.headers.get('user-agent'), url };
+        try {
+            let pathMatched = false;
+            for (const [method, pattern, route] of ROUTES) {
+                const match = pattern.exec(path);
+                if (!match) continue;
+                pathMatched = true;
+                if (method !== request.method) continue;
+                return withCors(await route(ctx, request, facts, ...match.slice(1).map(decodeURIComponent)));
+            }
+            if (pathMatched) throw new AuthError(405, 'method_not_allowed', 'Method Not Allowed');
+            throw new AuthError(404, 'not_found', 'Not Found');
+        } catch (error) {
+            if (error instanceof AuthError) return withCors(errorResponse(error, apiVersion));
+            console.error(JSON.stringify({ level: 'error', msg: 'auth request failed', path, error: error instanceof Error ? error.message : String(error) }));
+            return withCors(errorResponse(new AuthError(500, 'unexpected_failure', 'Internal Server Error'), apiVersion));
+        }
+    };
+
+    return {
+        handler,
+        close: () => pool.end(),
+    };
+}
+
+function withCors(response: Response): Response {
+    for (const [k, v] of Object.entries(CORS_HEADERS)) if (!response.headers.has(k)) response.headers.set(k, v);
+    return response;
+}

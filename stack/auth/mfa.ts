@@ -1,0 +1,149 @@
+// MFA with TOTP (RFC 6238, SHA1, 6 digits, 30 s, ±1 step): enroll (secret, otpauth URI,
+// QR as SVG), challenge, verify (session raised to aal2 with a `totp` AMR claim), unenroll.
+import { randomUUID } from 'node:crypto';
+import * as OTPAuth from 'otpauth';
+import QRCode from 'qrcode';
+import { z } from 'zod';
+import { audit, CommitWithError, transaction, transactionCommittingErrors, type AuthContext, type RequestFacts, type Tx } from './context.js';
+import { badRequest, forbidden, notFound, unprocessable } from './errors.js';
+import { json, optString, readBody, requireUser, type Authenticated } from './request.js';
+import { addAmrClaim, insertRefreshToken, normaliseIp, tokenResponse } from './tokens.js';
+import { findUserById, type FactorRecord } from './users.js';
+
+const CHALLENGE_TTL_MS = 300_000;
+
+const EnrollBody = z.object({ factor_type: optString, friendly_name: optString, issuer: optString, phone: optString }).passthrough();
+
+export async function enrollFactor(ctx: AuthContext, request: Request, facts: RequestFacts): Promise<Response> {
+    const auth = await requireUser(ctx, request);
+    const body = await readBody(request, EnrollBody);
+    const { user, session } = auth;
+    if (!['totp', 'phone', 'webauthn'].includes(body.factor_type)) {
+        throw badRequest('validation_failed', 'factor_type needs to be totp, phone, or webauthn');
+    }
+    if (body.factor_type === 'phone') throw unprocessable('mfa_phone_enroll_not_enabled', 'MFA enroll is disabled for Phone');
+    if (body.factor_type === 'webauthn') throw unprocessable('mfa_webauthn_enroll_not_enabled', 'MFA enroll is disabled for WebAuthn');
+    if (!ctx.settings.mfa.totpEnroll) throw unprocessable('mfa_totp_enroll_not_enabled', 'MFA enroll is disabled for TOTP');
+    const verified = user.factors.filter((f) => f.status === 'verified');
+    if (user.factors.length >= ctx.settings.mfa.maxEnrolledFactors) {
+        throw unprocessable('too_many_enrolled_mfa_factors', 'Maximum number of verified factors reached, unenroll to continue');
+    }
+    if (verified.length > 0 && session?.aal !== 'aal2') throw unprocessable('insufficient_aal', 'AAL2 required to enroll a new factor');
+    const friendlyName = body.friendly_name;
+    if (friendlyName && user.factors.some((f) => f.friendly_name === friendlyName)) {
+        throw unprocessable('mfa_factor_name_conflict', `A factor with the friendly name "${friendlyName}" for this user already exists`);
+    }
+    let issuer = body.issuer;
+    if (!issuer) issuer = new URL(ctx.settings.siteUrl).host;
+    const totp = new OTPAuth.TOTP({ issuer, label: user.email ?? '', algorithm: 'SHA1', digits: 6, period: 30, secret: new OTPAuth.Secret({ size: 20 }) });
+    const uri = totp.toString();
+    const qr = await QRCode.toString(uri, { type: 'svg', errorCorrectionLevel: 'H' });
+    const id = randomUUID();
+    await transaction(ctx, async (tx) => {
+        const now = ctx.now();
+        // An unverified factor of the same name is replaced, as GoTrue does.
+        await tx.query(`delete from auth.mfa_factors where user_id = $1 and status = 'unverified' and friendly_name = $2 and $2 <> ''`, [user.id, friendlyName]);
+        await tx.query(
+            `insert into auth.mfa_factors (id, user_id, friendly_name, factor_type, status, created_at, updated_at, secret)
+             values ($1, $2, $3, 'totp', 'unverified', $4, $4, $5)`,
+            [id, user.id, friendlyName, now, totp.secret.base32],
+        );
+        await audit(ctx, tx, facts, user, 'factor_in_progress', { factor_id: id, factor_type: 'totp' });
+    });
+    return json(200, { id, type: 'totp', friendly_name: friendlyName, totp: { qr_code: qr, secret: totp.secret.base32, uri } });
+}
+
+function factorOf(auth: Authenticated, factorId: string): FactorRecord {
+    const factor = auth.user.factors.find((f) => f.id === factorId);
+    if (!factor) throw notFound('mfa_factor_not_found', 'Factor not found');
+    return factor;
+}
+
+export async function challengeFactor(ctx: AuthContext, request: Request, facts: RequestFacts, factorId: string): Promise<Response> {
+    const auth = await requireUser(ctx, request);
+    const factor = factorOf(auth, factorId);
+    await readBody(request, z.object({}).passthrough());
+    if (factor.factor_type !== 'totp') throw unprocessable('mfa_phone_verify_not_enabled', 'MFA verification is disabled for Phone');
+    if (!ctx.settings.mfa.totpVerify) throw unprocessable('mfa_totp_verify_not_enabled', 'MFA verification is disabled for TOTP');
+    const id = randomUUID();
+    const now = ctx.now();
+    await transaction(ctx, async (tx) => {
+        await tx.query('insert into auth.mfa_challenges (id, factor_id, created_at, ip_address) values ($1, $2, $3, $4)', [
+            id,
+            factor.id,
+            now,
+            normaliseIp(facts.ip) ?? '127.0.0.1',
+        ]);
+        await tx.query('update auth.mfa_factors set last_challenged_at = $2 where id = $1', [factor.id, now]).catch(() => undefined);
+        await audit(ctx, tx, facts, auth.user, 'challenge_created', { factor_id: factor.id, factor_status: factor.status });
+    });
+    return json(200, { id, type: 'totp', expires_at: Math.floor((now.getTime() + CHALLENGE_TTL_MS) / 1000) });
+}
+
+const VerifyBody = z.object({ challenge_id: optString, code: optString }).passthrough();
+
+export async function verifyFactor(ctx: AuthContext, request: Request, facts: RequestFacts, factorId: string): Promise<Response> {
+    const auth = await requireUser(ctx, request);
+    const factor = factorOf(auth, factorId);
+    const body = await readBody(request, VerifyBody);
+    if (!ctx.settings.mfa.totpVerify) throw unprocessable('mfa_totp_verify_not_enabled', 'MFA verification is disabled for TOTP');
+    const { user, session } = auth;
+    if (!session) throw forbidden('session_not_found', 'Session from session_id claim in JWT does not exist');
+    const response = await transactionCommittingErrors(ctx, async (tx) => {
+        const now = ctx.now();
+        const { rows } = await tx.query<{ id: string; created_at: Date; verified_at: Date | null; ip_address: string }>(
+            'select id, created_at, verified_at, host(ip_address) as ip_address from auth.mfa_challenges where id = $1 and factor_id = $2 for update',
+            [/^[0-9a-f-]{36}$/i.test(body.challenge_id) ? body.challenge_id : '00000000-0000-0000-0000-000000000000', factor.id],
+        );
+        const challenge = rows[0];
+        if (!challenge) throw unprocessable('mfa_factor_not_found', 'MFA factor with the provided challenge ID not found');
+        if (challenge.verified_at || challenge.ip_address !== (normaliseIp(facts.ip) ?? '127.0.0.1')) {
+            throw unprocessable('mfa_ip_address_mismatch', 'Challenge and verify IP addresses mismatch. Try enrollment again.');
+        }
+        if (now.getTime() > challenge.created_at.getTime() + CHALLENGE_TTL_MS) {
+            await tx.query('delete from auth.mfa_challenges where id = $1', [challenge.id]);
+            throw new CommitWithError(
+                unprocessable('mfa_challenge_expired', `MFA challenge ${challenge.id} has expired, verify against another challenge or create a new challenge.`),
+            );
+        }
+        const totp = new OTPAuth.TOTP({ algorithm: 'SHA1', digits: 6, period: 30, secret: OTPAuth.Secret.fromBase32(factor.secret ?? '') });
+        const delta = /^\d{6}$/.test(body.code) ? totp.validate({ token: body.code, timestamp: now.getTime(), window: 1 }) : null;
+        if (delta === null) throw unprocessable('mfa_verification_failed', 'Invalid TOTP code entered');
+        await tx.query('update auth.mfa_challenges set verified_at = $2 where id = $1', [challenge.id, now]);
+        if (factor.status !== 'verified') await tx.query(`update auth.mfa_factors set status = 'verified', updated_at = $2 where id = $1`, [factor.id, now]);
+        await tx.query(`update auth.sessions set aal = 'aal2', factor_id = $2, updated_at = $3 where id = $1`, [session.id, factor.id, now]);
+        await addAmrClaim(ctx, tx, session.id, 'totp');
+        // Sessions still at aal1 are signed out once a factor verifies.
+        await tx.query(`delete from auth.sessions where user_id = $1 and id <> $2 and (aal is null or aal < 'aal2')`, [user.id, session.id]);
+        await tx.query('update auth.refresh_tokens set revoked = true, updated_at = $2 where session_id = $1 and revoked = false', [session.id, now]);
+        const refresh = await insertRefreshToken(ctx, tx, user.id, session.id, null);
+        await audit(ctx, tx, facts, user, 'verification_attempted', { factor_id: factor.id, event_id: challenge.id, factor_type: 'totp' });
+        const fresh = (await findUserById(tx, user.id))!;
+        return tokenResponse(ctx, tx, fresh, { ...session, aal: 'aal2', factor_id: factor.id }, refresh.token, 'totp');
+    });
+    return json(200, response);
+}
+
+export async function unenrollFactor(ctx: AuthContext, request: Request, facts: RequestFacts, factorId: string): Promise<Response> {
+    const auth = await requireUser(ctx, request);
+    const factor = factorOf(auth, factorId);
+    const hasVerified = auth.user.factors.some((f) => f.status === 'verified');
+    if (hasVerified && auth.session?.aal !== 'aal2') throw unprocessable('insufficient_aal', 'AAL2 required to unenroll verified factor');
+    await transaction(ctx, async (tx) => {
+        await deleteFactor(ctx, tx, factor);
+        await audit(ctx, tx, facts, auth.user, 'factor_unenrolled', { factor_id: factor.id, factor_type: factor.factor_type });
+    });
+    return json(200, { id: factor.id });
+}
+
+/** Deletes a factor and downgrades the sessions it raised to aal2. */
+export async function deleteFactor(ctx: AuthContext, tx: Tx, factor: FactorRecord): Promise<void> {
+    const now = ctx.now();
+    const { rows } = await tx.query<{ id: string }>('select id from auth.sessions where factor_id = $1', [factor.id]);
+    await tx.query('delete from auth.mfa_factors where id = $1', [factor.id]);
+    for (const { id } of rows) {
+        await tx.query(`update auth.sessions set aal = 'aal1', factor_id = null, updated_at = $2 where id = $1`, [id, now]);
+        await tx.query(`delete from auth.mfa_amr_claims where session_id = $1 and authentication_method in ('totp', 'phone', 'webauthn')`, [id]);
+    }
+}
+

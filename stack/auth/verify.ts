@@ -1,0 +1,269 @@
+// /verify (POST → session; GET → redirect with tokens in the fragment or a PKCE code),
+// /recover and /resend.
+import { z } from 'zod';
+import { confirmEmail, confirmEmailChange } from './accounts.js';
+import { audit, transaction, type AuthContext, type RequestFacts, type Tx } from './context.js';
+import { AuthError, badRequest, forbidden, tooManyRequests, unprocessable } from './errors.js';
+import { clearOneTimeTokens, PKCE_PREFIX, redirectTarget, sendConfirmation, sendEmailChange, sendRecoveryToken, tokenHash, type FlowType } from './one-time-tokens.js';
+import { createFlowState, FLOW_METHOD_BY_TYPE, flowOf, issueAuthCode } from './pkce.js';
+import { json, optString, readBody } from './request.js';
+import { validateEmail } from './sign-in.js';
+import { issueSession, type TokenResponse } from './tokens.js';
+import { findUserByEmail, findUserById, isConfirmed, type LoadedUser, type UserRecord } from './users.js';
+
+const EMAIL_TYPES = ['signup', 'invite', 'magiclink', 'recovery', 'email_change', 'email'] as const;
+type EmailType = (typeof EMAIL_TYPES)[number];
+
+const SINGLE_CONFIRMATION = 'Confirmation link accepted. Please proceed to confirm link sent to the other email';
+
+const VerifyBody = z
+    .object({ type: optString, token: optString, token_hash: optString, email: optString, phone: optString, redirect_to: optString })
+    .passthrough();
+
+type Outcome =
+    | { kind: 'session'; type: string; session: TokenResponse; user: LoadedUser }
+    | { kind: 'single_confirmation' }
+    | { kind: 'code'; code: string };
+
+const matches = (column: string | null, hash: string) => !!column && (column === hash || column === PKCE_PREFIX + hash || PKCE_PREFIX + column === hash);
+
+function expired(ctx: AuthContext, sentAt: Date | null): boolean {
+    return !sentAt || ctx.now().getTime() > sentAt.getTime() + ctx.settings.email.otpExpirySeconds * 1000;
+}
+
+/** Finds the user a token belongs to and settles which concrete type it verifies. */
+async function findByToken(
+    ctx: AuthContext,
+    tx: Tx,
+    type: EmailType,
+    hash: string,
+    email: string | null,
+): Promise<{ user: LoadedUser; type: Exclude<EmailType, 'email'> } | null> {
+    const candidates = [hash, hash.startsWith(PKCE_PREFIX) ? hash.slice(PKCE_PREFIX.length) : PKCE_PREFIX + hash];
+    const byEmail = email ? 'and (lower(email) = $2 or lower(email_change) = $2)' : '';
+    const params = email ? [candidates, email] : [candidates];
+    const columnsFor: Record<EmailType, string[]> = {
+        signup: ['confirmation_token'],
+        invite: ['confirmation_token'],
+        magiclink: ['recovery_token'],
+        recovery: ['recovery_token'],
+        email: ['confirmation_token', 'recovery_token'],
+        email_change: ['email_change_token_current', 'email_change_token_new'],
+    };
+    const where = columnsFor[type].map((c) => `${c} = any($1)`).join(' or ');
+    const { rows } = await tx.query<UserRecord>(`select id from auth.users where (${where}) ${byEmail} limit 1 for update`, params);
+    if (!rows[0]) return null;
+    const user = (await findUserById(tx, rows[0].id))!;
+    let resolved: Exclude<EmailType, 'email'>;
+    let sentAt: Date | null;
+    if (type === 'email') {
+        if (matches(user.confirmation_token, hash)) [resolved, sentAt] = ['signup', user.confirmation_sent_at];
+        else [resolved, sentAt] = ['magiclink', user.recovery_sent_at];
+    } else if (type === 'signup' || type === 'invite') [resolved, sentAt] = [type, user.confirmation_sent_at];
+    else if (type === 'email_change') [resolved, sentAt] = [type, user.email_change_sent_at];
+    else [resolved, sentAt] = [type, user.recovery_sent_at];
+    if (expired(ctx, sentAt)) return null;
+    return { user, type: resolved };
+}
+
+/** The verification itself, shared by POST and GET. */
+async function verifyToken(
+    ctx: AuthContext,
+    tx: Tx,
+    facts: RequestFacts,
+    type: EmailType,
+    hash: string,
+    email: string | null,
+    invalidMessage: string,
+    issue: 'session' | 'code',
+): Promise<Outcome> {
+    const found = await findByToken(ctx, tx, type, hash, email);
+    if (!found) throw forbidden('otp_expired', invalidMessage);
+    const { user } = found;
+    const now = ctx.now();
+    switch (found.type) {
+        case 'signup':
+        case 'invite':
+            await audit(ctx, tx, facts, user, found.type === 'invite' ? 'invite_accepted' : 'user_signedup', { provider: 'email' });
+            await confirmEmail(ctx, tx, user);
+            break;
+        case 'magiclink':
+        case 'recovery':
+            await tx.query(`update auth.users set recovery_token = '' where id = $1`, [user.id]);
+            await clearOneTimeTokens(tx, user.id, 'recovery_token');
+            if (!isConfirmed(user)) {
+                await audit(ctx, tx, facts, user, 'user_signedup', { provider: 'email' });
+                await confirmEmail(ctx, tx, user);
+            } else {
+                await audit(ctx, tx, facts, user, 'login', { provider: 'email' });
+            }
+            break;
+        case 'email_change': {
+            const first = ctx.settings.email.doubleConfirmChanges && (user.email_change_confirm_status ?? 0) === 0 && !!user.email;
+            if (first) {
+                const column = matches(user.email_change_token_current, hash) ? 'email_change_token_current' : 'email_change_token_new';
+                await tx.query(`update auth.users set email_change_confirm_status = 1, ${column} = '', updated_at = $2 where id = $1`, [user.id, now]);
+                await clearOneTimeTokens(tx, user.id, column);
+                return { kind: 'single_confirmation' };
+            }
+            await confirmEmailChange(ctx, tx, user);
+            await audit(ctx, tx, facts, user, 'user_modified');
+            break;
+        }
+    }
+    const fresh = (await findUserById(tx, user.id))!;
+    if (issue === 'code') return { kind: 'code', code: await issueAuthCode(ctx, tx, fresh.id, FLOW_METHOD_BY_TYPE[found.type]!) };
+    return { kind: 'session', type: found.type, session: await issueSession(ctx, tx, facts, fresh, 'otp', null), user: fresh };
+}
+
+function checkType(type: string): EmailType {
+    if (!type) throw badRequest('validation_failed', 'Verify requires a verification type');
+    if (type === 'sms' || type === 'phone_change') throw badRequest('phone_provider_disabled', 'Unsupported phone provider');
+    if (!(EMAIL_TYPES as readonly string[]).includes(type)) throw badRequest('validation_failed', 'Unsupported verification type');
+    return type as EmailType;
+}
+
+export async function verifyPost(ctx: AuthContext, request: Request, facts: RequestFacts): Promise<Response> {
+    if (!ctx.limits.verify.take(facts.ip)) throw tooManyRequests('over_request_rate_limit', 'Request rate limit reached');
+    const body = await readBody(request, VerifyBody);
+    const type = checkType(body.type);
+    if ((!body.token && !body.token_hash) || (body.token && body.token_hash)) {
+        throw badRequest('validation_failed', 'Verify requires either a token or a token hash');
+    }
+    let hash: string;
+    let email: string | null = null;
+    let message: string;
+    if (body.token) {
+        if (body.phone && !body.email) throw badRequest('phone_provider_disabled', 'Unsupported phone provider');
+        try {
+            email = validateEmail(body.email);
+        } catch {
+            throw unprocessable('validation_failed', 'Invalid email format');
+        }
+        hash = tokenHash(email, body.token.trim());
+        message = 'Token has expired or is invalid';
+    } else {
+        if (body.email || body.phone || body.redirect_to) throw badRequest('validation_failed', 'Only the token_hash and type should be provided');
+        hash = body.token_hash;
+        message = 'Email link is invalid or has expired';
+    }
+    const outcome = await transaction(ctx, (tx) => verifyToken(ctx, tx, facts, type, hash, email, message, 'session'));
+    if (outcome.kind === 'single_confirmation') return json(200, { msg: SINGLE_CONFIRMATION, code: 200 });
+    if (outcome.kind === 'session') return json(200, outcome.session);
+    throw badRequest('validation_failed', 'unexpected verification outcome');
+}
+
+const OAUTH_ERRORS: Record<number, string> = {
+    400: 'invalid_request',
+    401: 'unauthorized_client',
+    403: 'access_denied',
+    500: 'server_error',
+    503: 'temporarily_unavailable',
+};
+
+function redirect(location: string): Response {
+    return new Response(null, { status: 303, headers: { location } });
+}
+
+export async function verifyGet(ctx: AuthContext, _request: Request, facts: RequestFacts): Promise<Response> {
+    const q = facts.url.searchParams;
+    const type = checkType(q.get('type') ?? '');
+    const token = q.get('token') ?? '';
+    if (!token) throw badRequest('validation_failed', 'Verify requires a token or a token hash');
+    const target = new URL(redirectTarget(ctx, q.get('redirect_to')));
+    const flow: FlowType = token.startsWith(PKCE_PREFIX) ? 'pkce' : 'implicit';
+    if (!ctx.limits.verify.take(facts.ip)) {
+        return redirect(errorRedirect(target, tooManyRequests('over_request_rate_limit', 'Request rate limit reached'), flow));
+    }
+    let outcome: Outcome;
+    try {
+        outcome = await transaction(ctx, (tx) =>
+            verifyToken(ctx, tx, facts, type, token, null, 'Email link is invalid or has expired', flow === 'pkce' ? 'code' : 'session'),
+        );
+    } catch (error) {
+        if (error instanceof AuthError) return redirect(errorRedirect(target, error, flow));
+        throw error;
+    }
+    if (outcome.kind === 'single_confirmation') {
+        target.hash = new URLSearchParams({ message: SINGLE_CONFIRMATION }).toString();
+        return redirect(target.toString());
+    }
+    if (outcome.kind === 'code') {
+        target.searchParams.set('code', outcome.code);
+        return redirect(target.toString());
+    }
+    const s = outcome.session;
+    const fragment = new URLSearchParams();
+    const values: Record<string, string> = {
+        access_token: s.access_token,
+        expires_at: String(s.expires_at),
+        expires_in: String(s.expires_in),
+        refresh_token: s.refresh_token,
+        token_type: s.token_type,
+        type: outcome.type,
+    };
+    for (const key of Object.keys(values).sort()) fragment.set(key, values[key]!);
+    target.hash = fragment.toString();
+    return redirect(target.toString());
+}
+
+function errorRedirect(target: URL, error: AuthError, flow: FlowType): string {
+    const url = new URL(target);
+    const values: Array<[string, string]> = [];
+    const oauth = OAUTH_ERRORS[error.status];
+    if (oauth) values.push(['error', oauth]);
+    values.push(['error_code', error.code], ['error_description', error.message]);
+    if (flow === 'pkce') for (const [k, v] of values) url.searchParams.set(k, v);
+    url.hash = new URLSearchParams(values).toString();
+    return url.toString();
+}
+
+const RecoverBody = z.object({ email: optString, code_challenge: optString, code_challenge_method: optString }).passthrough();
+
+export async function recover(ctx: AuthContext, request: Request, facts: RequestFacts): Promise<Response> {
+    const body = await readBody(request, RecoverBody);
+    if (!body.email) throw unprocessable('validation_failed', 'Password recovery requires an email');
+    const email = validateEmail(body.email);
+    const flow = flowOf(body);
+    const redirectTo = redirectTarget(ctx, facts.url.searchParams.get('redirect_to'));
+    await transaction(ctx, async (tx) => {
+        const user = await findUserByEmail(tx, email);
+        // Unknown addresses get the same empty 200: recovery does not reveal who has an account.
+        if (!user) return;
+        await audit(ctx, tx, facts, user, 'user_recovery_requested');
+        if (flow === 'pkce') await createFlowState(ctx, tx, user.id, 'recovery', body);
+        await sendRecoveryToken(ctx, tx, user, 'recovery', { redirectTo, flow });
+    });
+    return json(200, {});
+}
+
+const ResendBody = z.object({ type: optString, email: optString, phone: optString, code_challenge: optString, code_challenge_method: optString }).passthrough();
+
+export async function resend(ctx: AuthContext, request: Request, facts: RequestFacts): Promise<Response> {
+    const body = await readBody(request, ResendBody);
+    if (!['signup', 'email_change', 'sms', 'phone_change'].includes(body.type)) {
+        throw badRequest('validation_failed', 'Missing one of these types: signup, email_change, sms, phone_change');
+    }
+    if (body.type === 'sms' || body.type === 'phone_change') throw badRequest('phone_provider_disabled', 'Unsupported phone provider');
+    if (!body.email) throw badRequest('validation_failed', 'Type provided requires an email address');
+    const email = validateEmail(body.email);
+    const flow = flowOf(body);
+    const redirectTo = redirectTarget(ctx, facts.url.searchParams.get('redirect_to'));
+    await transaction(ctx, async (tx) => {
+        let user: LoadedUser | null;
+        if (body.type === 'signup') {
+            user = await findUserByEmail(tx, email);
+            if (!user || isConfirmed(user)) return;
+            await audit(ctx, tx, facts, user, 'user_confirmation_requested', { provider: 'email' });
+            if (flow === 'pkce') await createFlowState(ctx, tx, user.id, 'email/signup', body);
+            await sendConfirmation(ctx, tx, user, { redirectTo, flow });
+            return;
+        }
+        const { rows } = await tx.query<{ id: string }>('select id from auth.users where lower(email_change) = $1 or lower(email) = $1 limit 1', [email]);
+        user = rows[0] ? await findUserById(tx, rows[0].id) : null;
+        if (!user || !user.email_change) return;
+        if (flow === 'pkce') await createFlowState(ctx, tx, user.id, 'email_change', body);
+        await sendEmailChange(ctx, tx, user, user.email_change, { redirectTo, flow });
+    });
+    return json(200, {});
+}
