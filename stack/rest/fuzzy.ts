@@ -54,8 +54,8 @@ export function fuzzyMatches(candidates: string[], query: string): string[] {
         if (!scored.length) continue;
         scored.sort((a, b) => b.score - a.score);
         const rescored = scored.slice(0, 50).map(({ value }) => {
-            const a = normalize(value);
-            const b = normalize(query);
+            const a = value.toLowerCase();
+            const b = query.toLowerCase();
             return { value, score: 1 - levenshtein(a, b) / Math.max(a.length, b.length, 1) };
         });
         rescored.sort((a, b) => b.score - a.score);

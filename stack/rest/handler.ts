@@ -444,9 +444,10 @@ function resolveFunction(cache: SchemaCache, schema: string, name: string, keys:
     }
     let hint: string | null = null;
     if (overloads.length) {
-        const options = overloads.map((f) => f.args.map((a) => a.name).join(', '));
-        const best = fuzzyBest(options, sorted.join(', '));
-        if (best !== null) hint = `Perhaps you meant to call the function ${qualifiedName}(${best})`;
+        const listToText = (names: string[]) => `(${[...names].sort().join(', ')})`;
+        const options = overloads.map((f) => listToText(f.args.map((a) => a.name)));
+        const best = fuzzyBest(options, listToText(sorted));
+        if (best !== null) hint = `Perhaps you meant to call the function ${qualifiedName}${best}`;
     } else {
         const names = [...cache.functions.keys()].map((k) => k.split('\u0000')).filter(([s]) => s === schema).map(([, n]) => n!);
         const best = fuzzyBest(names, name);

@@ -79,6 +79,7 @@ export function findRelationship(ctx: PlanContext, origin: Relation, target: str
     const matchConstraint = (h: string, r: Relationship) => r.cardinality !== 'm2m' && r.constraint === h;
     const matchJunction = (h: string, r: Relationship) => r.cardinality === 'm2m' && r.junction!.table.name === h;
     const found = all.filter((r) => {
+        if (r.computed) return r.computed.name === target && (hint === undefined || hint === r.foreignTable.name);
         if (r.foreignTable.name === target) {
             return hint === undefined || matchConstraint(hint, r) || matchFKSingleCol(hint, r) || matchFKRefSingleCol(hint, r) || matchJunction(hint, r);
         }
@@ -186,7 +187,12 @@ function resolveEmbeds(ctx: PlanContext, node: ReadNode, select: SelectItem[], c
         const child = newNode(target, target.columns.map((c) => c.name), target.name, `${ident(target.schema)}.${ident(target.name)} AS ${alias}`, alias, depth, item.children);
         const outName = item.alias ?? item.name;
         const aggAlias = ident(`${node.name}_${outName}_${depth}`.slice(0, 50) + (n > 1 ? `_${n}` : ''));
-        if (rel.cardinality === 'm2m') {
+        if (rel.computed) {
+            // The function takes the parent's whole row.
+            const rowRef = node.ref.includes('.') ? ident(node.name) : node.ref;
+            child.from = `${ident(rel.computed.schema)}.${ident(rel.computed.name)}(${rowRef}) AS ${alias}`;
+            child.parentConditions = [];
+        } else if (rel.cardinality === 'm2m') {
             const j = rel.junction!;
             const jAlias = ident(`${j.table.name}_${depth}`);
             const onTarget = j.targetColumns.map(([jc, tc]) => `${alias}.${ident(tc)} = ${jAlias}.${ident(jc)}`).join(' AND ');

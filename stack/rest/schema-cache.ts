@@ -15,6 +15,8 @@ export interface Column {
 
 export interface Relation {
     oid: number;
+    /** Oid of the relation's row type (computed fields/relationships take it). */
+    rowType: number;
     schema: string;
     name: string;
     kind: 'table' | 'view' | 'matview' | 'foreign' | 'partitioned';
@@ -48,6 +50,8 @@ export interface Relationship {
     /** [origin column, foreign column] pairs (unused for m2m). */
     columns: [string, string][];
     junction?: Junction;
+    /** Computed relationship: a function taking the origin's row and returning the target's rows. */
+    computed?: PgFunction;
     selfReference: boolean;
 }
 
@@ -96,7 +100,7 @@ export interface SchemaCache {
 export const relKey = (schema: string, name: string): string => `${schema}\u0000${name}`;
 
 const RELATIONS_SQL = `
-select c.oid::int as oid, n.nspname as schema, c.relname as name, c.relkind::text as relkind,
+select c.oid::int as oid, c.reltype::int as reltype, n.nspname as schema, c.relname as name, c.relkind::text as relkind,
        pg_catalog.pg_relation_is_updatable(c.oid::regclass, true) as upd,
        pg_catalog.obj_description(c.oid, 'pg_class') as comment
 from pg_catalog.pg_class c
@@ -184,6 +188,7 @@ export async function loadSchemaCache(client: pg.ClientBase, schemas: string[]):
         const upd = Number(r.upd);
         const rel: Relation = {
             oid: r.oid,
+            rowType: r.reltype,
             schema: r.schema,
             name: r.name,
             kind,
@@ -398,6 +403,26 @@ export async function loadSchemaCache(client: pg.ClientBase, schemas: string[]):
         const list = functions.get(k) ?? [];
         list.push(fn);
         functions.set(k, list);
+    }
+
+    // Computed relationships: fn(origin row) returns [setof] target row type.
+    const byRowType = new Map<number, Relation>();
+    for (const rel of byOid.values()) byRowType.set(rel.rowType, rel);
+    for (const list of functions.values()) {
+        for (const fn of list) {
+            if (fn.args.length !== 1 || !fn.returnRelation) continue;
+            const origin = byRowType.get(fn.args[0]!.typeOid);
+            if (!origin) continue;
+            add({
+                table: origin,
+                foreignTable: fn.returnRelation,
+                cardinality: fn.returnsSet ? 'o2m' : 'm2o',
+                constraint: fn.name,
+                columns: [],
+                computed: fn,
+                selfReference: origin === fn.returnRelation,
+            });
+        }
     }
 
     const settings: RoleSettings = { pgrst: new Map(), perRole: new Map() };
