@@ -116,9 +116,8 @@ export function useRestService(): RestTestContext {
     let baseUrl = '';
 
     beforeAll(async () => {
-        const dbUrl = await createPlatformDatabase(dbName);
+        const dbUrl = await createFixtureDatabase(dbName);
         pool = new pg.Pool({ connectionString: dbUrl, max: 4 });
-        await applyFixture(dbUrl);
         const client = await pool.connect();
         try {
             await client.query('begin');
@@ -207,42 +206,32 @@ export function useRestService(): RestTestContext {
     };
 }
 
-/** Creates `name` with only the Supabase platform applied (see the header comment). */
-export async function createPlatformDatabase(name: string): Promise<string> {
+/**
+ * Creates `name` with only the Supabase platform and the fixture applied (see the header
+ * comment). Serialised across the run's test files with a lock taken in the cluster's
+ * `postgres` database (advisory locks are per database): the platform's and the fixture's
+ * cluster-wide `alter role …` would otherwise fail with "tuple concurrently updated".
+ */
+export async function createFixtureDatabase(name: string): Promise<string> {
     const clusterUrl = inject('clusterUrl');
     const admin = new pg.Client({ connectionString: clusterUrl });
     await admin.connect();
     try {
-        // Same lock as cloneTemplate: concurrent CREATE DATABASE from one template may fail.
-        await admin.query('select pg_advisory_lock(4242)');
-        await admin.query(`create database ${admin.escapeIdentifier(name)}`);
-    } finally {
-        await admin.end();
-    }
-    const url = new URL(clusterUrl);
-    url.pathname = `/${name}`;
-    await applyPlatform(url.toString());
-    return url.toString();
-}
-
-/**
- * Applies the fixture SQL. Serialised across the run's test files: its cluster-wide
- * `alter role authenticator set …` would otherwise fail with "tuple concurrently updated".
- */
-export async function applyFixture(dbUrl: string): Promise<void> {
-    const lock = new pg.Client({ connectionString: inject('clusterUrl') });
-    await lock.connect();
-    try {
-        await lock.query('select pg_advisory_lock(4244)');
-        const client = new pg.Client({ connectionString: dbUrl });
+        await admin.query('select pg_advisory_lock(4244)');
+        await admin.query(`create database ${admin.escapeIdentifier(name)} template template0`);
+        const url = new URL(clusterUrl);
+        url.pathname = `/${name}`;
+        await applyPlatform(url.toString());
+        const client = new pg.Client({ connectionString: url.toString() });
         await client.connect();
         try {
             await client.query(fs.readFileSync(REST_FIXTURE_SQL, 'utf8'));
         } finally {
             await client.end();
         }
+        return url.toString();
     } finally {
-        await lock.end();
+        await admin.end();
     }
 }
 
