@@ -1,0 +1,208 @@
+// `npm start` as a user runs it: a child process on a temporary Supabase project (free
+// ports, the fixture functions, one scheduled job), ready, answering on every route, and
+// gone without a trace after Ctrl-C (SIGINT).
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { freePort } from '../../stack/db/cluster.js';
+import { LOCAL_PUBLISHABLE_KEY, LOCAL_SECRET_KEY } from '../../stack/keys.js';
+import { PROJECT_ROOT } from '../../stack/paths.js';
+
+const FIXTURES = path.join(PROJECT_ROOT, 'test', 'fixtures', 'functions');
+const SCHEDULE_MIGRATION = fs
+    .readdirSync(path.join(PROJECT_ROOT, 'supabase', 'migrations'))
+    .find((f) => f.endsWith('_scheduled_jobs.sql'))!;
+
+interface Ports {
+    api: number;
+    db: number;
+    mail: number;
+}
+
+function makeProject(ports: Ports): string {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tillbase-e2e-'));
+    fs.chmodSync(dir, 0o755); // PostgreSQL runs as its own OS user under root
+    fs.mkdirSync(path.join(dir, 'supabase', 'migrations'), { recursive: true });
+    fs.writeFileSync(
+        path.join(dir, 'supabase', 'config.toml'),
+        [
+            'project_id = "e2e"',
+            `[api]\nport = ${ports.api}`,
+            `[db]\nport = ${ports.db}`,
+            `[local_smtp]\nport = ${ports.mail}`,
+            `[functions.hello]\nentrypoint = "${path.join(FIXTURES, 'hello', 'index.ts')}"`,
+            `[functions.public]\nentrypoint = "${path.join(FIXTURES, 'public', 'index.ts')}"\nverify_jwt = false`,
+        ].join('\n'),
+    );
+    const migrations = path.join(dir, 'supabase', 'migrations');
+    fs.copyFileSync(path.join(PROJECT_ROOT, 'supabase', 'migrations', SCHEDULE_MIGRATION), path.join(migrations, SCHEDULE_MIGRATION));
+    fs.writeFileSync(
+        path.join(migrations, '20991231000000_e2e_job.sql'),
+        `insert into scheduler.jobs (name, schedule, function_name) values ('e2e-every-second', '1 seconds', 'public');\n`,
+    );
+    return dir;
+}
+
+function runCli(args: string[], workdir: string) {
+    return spawnSync(path.join(PROJECT_ROOT, 'node_modules', '.bin', 'tsx'), ['stack/cli/main.ts', ...args, '--workdir', workdir], {
+        cwd: PROJECT_ROOT,
+        encoding: 'utf8',
+        timeout: 60_000,
+    });
+}
+
+/** Every process below `root` (pid → command line). */
+function descendants(root: number): Map<number, string> {
+    const parents = new Map<number, number>();
+    for (const entry of fs.readdirSync('/proc')) {
+        if (!/^\d+$/.test(entry)) continue;
+        try {
+            const stat = fs.readFileSync(`/proc/${entry}/stat`, 'utf8');
+            parents.set(Number(entry), Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]));
+        } catch {
+            // gone meanwhile
+        }
+    }
+    const found = new Map<number, string>();
+    const visit = (pid: number) => {
+        for (const [child, parent] of parents) {
+            if (parent !== pid || found.has(child)) continue;
+            try {
+                found.set(child, fs.readFileSync(`/proc/${child}/cmdline`, 'utf8').replaceAll('\0', ' '));
+            } catch {
+                continue;
+            }
+            visit(child);
+        }
+    };
+    visit(root);
+    return found;
+}
+
+function alive(pid: number): boolean {
+    try {
+        return !/^\d+ \(.*\) Z/.test(fs.readFileSync(`/proc/${pid}/stat`, 'utf8'));
+    } catch {
+        return false;
+    }
+}
+
+describe('npm start', () => {
+    let ports: Ports;
+    let workdir: string;
+    let child: ChildProcess;
+    let stdout = '';
+    let stderr = '';
+    let exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+
+    beforeAll(async () => {
+        ports = { api: await freePort(), db: await freePort(), mail: await freePort() };
+        workdir = makeProject(ports);
+        // Its own process group, like a shell job: Ctrl-C signals the whole group.
+        child = spawn('npm', ['start', '--', '--workdir', workdir], { cwd: PROJECT_ROOT, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+        child.stdout!.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+        child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+        exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+        await vi.waitFor(
+            () => {
+                if (child.exitCode !== null) throw new Error(`npm start exited early:\n${stderr}`);
+                expect(stderr).toMatch(/ready in \d+ ms/);
+            },
+            { timeout: 110_000, interval: 100 },
+        );
+    }, 120_000);
+
+    afterAll(async () => {
+        // Whatever a failed test left behind: the whole process group.
+        try {
+            if (child?.pid) process.kill(-child.pid, 'SIGKILL');
+        } catch {
+            // already gone
+        }
+        if (workdir) fs.rmSync(workdir, { recursive: true, force: true });
+    });
+
+    it('prints the status table with the URLs and keys', () => {
+        expect(stdout).toContain(`API URL: http://127.0.0.1:${ports.api}`);
+        expect(stdout).toContain(`DB URL: postgresql://postgres:postgres@127.0.0.1:${ports.db}/postgres`);
+        expect(stdout).toContain(`Publishable key: ${LOCAL_PUBLISHABLE_KEY}`);
+        expect(stdout).toMatch(/functions: running/);
+        expect(stdout).toMatch(/gateway: running/);
+    });
+
+    it('status -o env prints the variables scripts read', () => {
+        const result = runCli(['status', '-o', 'env'], workdir);
+        expect(result.status).toBe(0);
+        for (const name of ['API_URL', 'DB_URL', 'ANON_KEY', 'SERVICE_ROLE_KEY', 'PUBLISHABLE_KEY', 'SECRET_KEY', 'JWT_SECRET', 'MAILPIT_URL']) {
+            expect(result.stdout).toMatch(new RegExp(`^${name}=".+"$`, 'm'));
+        }
+        expect(result.stdout).toContain(`API_URL="http://127.0.0.1:${ports.api}"`);
+    });
+
+    it('answers on each route of the running components', async () => {
+        const api = `http://127.0.0.1:${ports.api}`;
+        const fn = await fetch(`${api}/functions/v1/hello`, { headers: { apikey: LOCAL_PUBLISHABLE_KEY } });
+        expect(fn.status).toBe(200);
+        expect(((await fn.json()) as { path: string }).path).toBe('/hello');
+        const components = (JSON.parse(runCli(['status', '-o', 'json'], workdir).stdout) as { components: Record<string, string> }).components;
+        if (components.rest === 'running') {
+            const rest = await fetch(`${api}/rest/v1/`, { headers: { apikey: LOCAL_SECRET_KEY } });
+            expect(rest.status).toBe(200);
+        }
+        if (components.auth === 'running') {
+            const auth = await fetch(`${api}/auth/v1/health`, { headers: { apikey: LOCAL_PUBLISHABLE_KEY } });
+            expect(auth.status).toBe(200);
+        }
+        if (components.mail === 'running') {
+            const mail = await fetch(`http://127.0.0.1:${ports.mail}/api/v1/messages`);
+            expect(mail.status).toBe(200);
+        }
+    });
+
+    it('runs the scheduled job declared by the project migration', async () => {
+        await vi.waitFor(() => expect(stderr).toMatch(/"msg":"scheduled job ran","job":"e2e-every-second","function":"public","status":200/), {
+            timeout: 15_000,
+            interval: 100,
+        });
+    });
+
+    it('refuses a second start of the same project with a clear message', () => {
+        const result = runCli(['start'], workdir);
+        expect(result.status).toBe(1);
+        expect(result.stderr).toMatch(/already runs \(pid \d+\)/);
+        expect(result.stderr).not.toMatch(/\n\s+at /);
+    });
+
+    it('stops on Ctrl-C (SIGINT to the process group), leaving no PostgreSQL or Deno process behind', async () => {
+        const before = descendants(child.pid!);
+        expect([...before.values()].some((cmd) => cmd.includes('postgres') && cmd.includes(workdir))).toBe(true);
+        expect([...before.values()].some((cmd) => cmd.includes('deno') && cmd.includes('host.js'))).toBe(true);
+        process.kill(-child.pid!, 'SIGINT');
+        // npm itself dies of the SIGINT (as in a terminal); the stack below it stops in order.
+        expect(await exited).toMatchObject({ code: expect.toBeOneOf([0, null]) });
+        await vi.waitFor(() => expect([...before.keys()].filter(alive)).toEqual([]), { timeout: 40_000, interval: 100 });
+        expect(stderr).toMatch(/• stopped\n/);
+        expect(fs.existsSync(path.join(workdir, '.local', 'stack.json'))).toBe(false);
+    }, 60_000);
+});
+
+describe('npm start on a busy port', () => {
+    it('says which port is in use, without a stack trace', async () => {
+        const blocker = net.createServer();
+        await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
+        const api = (blocker.address() as net.AddressInfo).port;
+        const workdir = makeProject({ api, db: await freePort(), mail: await freePort() });
+        try {
+            const result = runCli(['start'], workdir);
+            expect(result.status).toBe(1);
+            expect(result.stderr).toContain(`port ${api} for the API gateway`);
+            expect(result.stderr).not.toMatch(/\n\s+at /);
+        } finally {
+            blocker.close();
+            fs.rmSync(workdir, { recursive: true, force: true });
+        }
+    });
+});
