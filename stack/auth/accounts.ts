@@ -74,7 +74,7 @@ export async function confirmEmailChange(ctx: AuthContext, tx: Tx, user: LoadedU
     const now = ctx.now();
     const email = (user.email_change ?? '').toLowerCase();
     await tx.query(
-        `update auth.users set email = $2, email_change = '', email_change_token_current = '', email_change_token_new = '',
+        `update auth.users set email = $2::text, email_change = '', email_change_token_current = '', email_change_token_new = '',
              email_change_confirm_status = 0, is_anonymous = false, email_confirmed_at = coalesce(email_confirmed_at, $3),
              raw_user_meta_data = coalesce(raw_user_meta_data, '{}'::jsonb) || jsonb_build_object('email', $2::text), updated_at = $3
          where id = $1`,

@@ -137,7 +137,7 @@ export async function updateUserAdmin(ctx: AuthContext, request: Request, facts:
         if (email && email !== user.email) {
             const other = await findUserByEmail(tx, email);
             if (other && other.id !== id) throw unprocessable('email_exists', DUPLICATE_EMAIL);
-            await tx.query(`update auth.users set email = $2, raw_user_meta_data = coalesce(raw_user_meta_data, '{}'::jsonb) || jsonb_build_object('email', $2::text) where id = $1`, [id, email]);
+            await tx.query(`update auth.users set email = $2::text, raw_user_meta_data = coalesce(raw_user_meta_data, '{}'::jsonb) || jsonb_build_object('email', $2::text) where id = $1`, [id, email]);
             const identity = user.identities.find((i) => i.provider === 'email');
             if (identity) {
                 await tx.query(`update auth.identities set identity_data = identity_data || jsonb_build_object('email', $2::text), updated_at = $3 where id = $1`, [identity.id, email, now]);

@@ -174,7 +174,7 @@ describe('user and public endpoints', () => {
     it('settings and health describe the server', async () => {
         const settings = await (await auth.fetch('/settings')).json();
         expect(settings).toMatchObject({ disable_signup: false, mailer_autoconfirm: true, external: { email: true, anonymous_users: true } });
-        const health = await (await auth.fetch('/health')).json();
+        const health = (await (await auth.fetch("/health")).json()) as { name: string };
         expect(health.name).toBe('GoTrue');
         const jwks = await (await auth.fetch('/.well-known/jwks.json')).json();
         expect(jwks).toEqual({ keys: [] });
