@@ -1,6 +1,12 @@
 // PostgREST's error objects: one ApiError type carrying the exact {code, message, details,
 // hint} body and HTTP status PostgREST (v14) produces, plus the SQLSTATE → status mapping
 // for errors Postgres raises while a request runs.
+import { STATUS_CODES } from 'node:http';
+
+/** A Response with the reason phrase Warp sends (supabase-js exposes statusText). */
+export function httpResponse(body: string | null, init: { status: number; headers: Headers | Record<string, string> }): Response {
+    return new Response(body, { status: init.status, statusText: STATUS_CODES[init.status] ?? '', headers: init.headers });
+}
 
 export type ErrorDetails = string | null | Record<string, unknown>[] | Record<string, unknown>;
 
@@ -140,5 +146,5 @@ export function errorResponse(error: ApiError): Response {
     const headers = new Headers({ 'Content-Type': 'application/json; charset=utf-8' });
     for (const [k, v] of Object.entries(error.headers)) headers.set(k, v);
     headers.set('Proxy-Status', `PostgREST; error=${error.code}`);
-    return new Response(JSON.stringify(error.body()), { status: error.status, headers });
+    return httpResponse(JSON.stringify(error.body()), { status: error.status, headers });
 }

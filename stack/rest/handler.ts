@@ -1,7 +1,6 @@
 // One request end to end: identity → target and schema → plan → one transaction as
 // authenticator with the transaction-local settings → PostgREST's response (status,
 // Content-Range, Preference-Applied, GUC overrides) or its error object.
-import { STATUS_CODES } from 'node:http';
 import type pg from 'pg';
 import type { FetchHandler } from '../http.js';
 import { looksLikeFilter, parseQueryParams, parseRangeHeader, parseTarget, type QueryParams, type Target } from './api-request.js';
@@ -9,6 +8,7 @@ import type { Identity } from './auth.js';
 import {
     ApiError,
     errorResponse,
+    httpResponse,
     fromPgError,
     invalidBody,
     invalidRpcMethod,
@@ -65,8 +65,7 @@ export function createHandler(deps: HandlerDeps): FetchHandler {
                 response = errorResponse(new ApiError(500, 'PGRST000', 'Internal server error'));
             }
         }
-        // Reason phrases as Warp sends them (supabase-js exposes statusText).
-        return new Response(response.body, { status: response.status, statusText: STATUS_CODES[response.status] ?? '', headers: response.headers });
+        return response;
     };
 }
 
@@ -79,7 +78,7 @@ async function handle(deps: HandlerDeps, request: Request): Promise<Response> {
 
     if (method === 'OPTIONS') {
         const allow = target.kind === 'table' ? 'OPTIONS,GET,HEAD,POST,PUT,PATCH,DELETE' : target.kind === 'rpc' ? 'OPTIONS,GET,HEAD,POST' : 'OPTIONS,GET,HEAD';
-        return new Response(null, { status: 200, headers: { Allow: allow } });
+        return httpResponse(null, { status: 200, headers: { Allow: allow } });
     }
 
     const schema = pickSchema(deps.schemas, request.headers, method);
@@ -99,7 +98,7 @@ async function handle(deps: HandlerDeps, request: Request): Promise<Response> {
         if (method !== 'GET' && method !== 'HEAD') throw unsupportedMethod(method);
         negotiate(request.headers.get('accept'), 'root');
         const doc = openApiDocument(cache, schema, url);
-        return new Response(method === 'HEAD' ? null : JSON.stringify(doc), {
+        return httpResponse(method === 'HEAD' ? null : JSON.stringify(doc), {
             status: 200,
             headers: { 'Content-Type': 'application/openapi+json; charset=utf-8' },
         });
@@ -111,6 +110,13 @@ async function handle(deps: HandlerDeps, request: Request): Promise<Response> {
         return tableRequest(deps, ctx, request, url, method, rel, identity, prefs, rollback, appliedTx);
     }
     return rpcRequest(deps, ctx, request, url, method, target, identity, prefs, rollback, appliedTx);
+}
+
+/** max_rows of config.toml, unless the database sets pgrst.db_max_rows for authenticator. */
+function maxRowsOf(deps: HandlerDeps, cache: SchemaCache): number | undefined {
+    const inDb = cache.settings.pgrst.get('db-max-rows');
+    if (inDb !== undefined && /^\d+$/.test(inDb.trim())) return Number(inDb.trim());
+    return deps.maxRows;
 }
 
 function pickSchema(schemas: string[], headers: Headers, method: string): string {
@@ -223,7 +229,7 @@ async function tableRequest(
             readOnly = true;
             kind = 'read';
             const range = parseRangeHeader(request.headers);
-            stmt = readStatement(ctx, rel, q, prefs, media, deps.maxRows, range);
+            stmt = readStatement(ctx, rel, q, prefs, media, maxRowsOf(deps, ctx.cache), range);
             break;
         }
         case 'POST': {
@@ -521,7 +527,7 @@ async function rpcRequest(
     }
     const call: RpcCall = { fn, args, rawBody, singleUnnamed };
     const range = method === 'POST' ? undefined : parseRangeHeader(request.headers);
-    const stmt = rpcStatement(ctx, call, q, prefs, media, deps.maxRows, range);
+    const stmt = rpcStatement(ctx, call, q, prefs, media, maxRowsOf(deps, ctx.cache), range);
     const readOnly = method === 'GET' || method === 'HEAD' || fn.volatility !== 'v';
     return execute(deps, request, identity, ctx.schema, readOnly, rollback, async (_client, result, planned) => {
         const pageTotal = Number(result.page_total);
@@ -648,7 +654,7 @@ async function execute(
                         : res.rows.map((r: Record<string, unknown>) => r['QUERY PLAN']).join('\n');
                 await client.query('ROLLBACK');
                 release();
-                return new Response(request.method === 'HEAD' ? null : body, { status: 200, headers: { 'Content-Type': contentTypeOf(media) } });
+                return httpResponse(request.method === 'HEAD' ? null : body, { status: 200, headers: { 'Content-Type': contentTypeOf(media) } });
             }
             const res = await client.query<StatementResult>({ text: stmt.sql, values: stmt.params });
             const row = res.rows[0]!;
@@ -656,7 +662,7 @@ async function execute(
             if (stmt.explainCountSql) {
                 // estimated: the exact count up to max_rows, the planner's estimate beyond it.
                 const exact = row.total_result_set !== null ? Number(row.total_result_set) : undefined;
-                if (prefs.count === 'estimated' && exact !== undefined && (deps.maxRows === undefined || exact <= deps.maxRows)) planned = exact;
+                if (prefs.count === 'estimated' && exact !== undefined && (maxRowsOf(deps, cache) === undefined || exact <= maxRowsOf(deps, cache)!)) planned = exact;
                 else planned = await plannedCount(client, stmt);
                 row.total_result_set = null;
             }
@@ -671,7 +677,7 @@ async function execute(
         release();
         if (request.method === 'HEAD') outcome.body = null;
         if (deps.schemas.length > 1) outcome.headers.set('Content-Profile', schema);
-        return new Response(outcome.body, { status: outcome.status, headers: outcome.headers });
+        return httpResponse(outcome.body, { status: outcome.status, headers: outcome.headers });
     } catch (error) {
         release();
         if (error instanceof ApiError) throw error;
