@@ -1,0 +1,167 @@
+// Figures of the local stack (printed, never asserted): time to ready with a fresh data
+// directory (cold: initdb + platform + the project's migrations + seed) and with an
+// existing one (warm), resident memory of the whole stack (node + postgres + deno), and
+// edge-function invocation latency through the gateway (cold = first request, which
+// starts the Deno worker; warm = median of the following ones).
+//
+// Runs the real project (supabase/config.toml, migrations, seed) from a temporary copy on
+// free ports, plus one fixture function, so it never touches 54321/54322/54324 or .local/.
+//   npm run bench:stack
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { parse, stringify } from 'smol-toml';
+import { freePort } from '../stack/db/cluster.js';
+import { LOCAL_PUBLISHABLE_KEY } from '../stack/keys.js';
+import { PROJECT_ROOT } from '../stack/paths.js';
+
+const WARM_SAMPLES = 30;
+
+async function makeWorkdir(): Promise<{ dir: string; apiUrl: string }> {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tillbase-bench-'));
+    fs.chmodSync(dir, 0o755);
+    const source = path.join(PROJECT_ROOT, 'supabase');
+    const target = path.join(dir, 'supabase');
+    fs.mkdirSync(target);
+    fs.cpSync(path.join(source, 'migrations'), path.join(target, 'migrations'), { recursive: true });
+    if (fs.existsSync(path.join(source, 'seed.sql'))) fs.copyFileSync(path.join(source, 'seed.sql'), path.join(target, 'seed.sql'));
+    const config = parse(fs.readFileSync(path.join(source, 'config.toml'), 'utf8')) as Record<string, Record<string, unknown>>;
+    const api = await freePort();
+    config.api = { ...config.api, port: api };
+    config.db = { ...config.db, port: await freePort() };
+    config.local_smtp = { ...config.local_smtp, port: await freePort() };
+    const functions = (config.functions ?? {}) as Record<string, Record<string, unknown>>;
+    for (const fn of Object.values(functions)) {
+        for (const key of ['entrypoint', 'import_map']) if (typeof fn[key] === 'string') fn[key] = path.resolve(source, fn[key] as string);
+    }
+    functions['bench-hello'] = { entrypoint: path.join(PROJECT_ROOT, 'test', 'fixtures', 'functions', 'hello', 'index.ts'), verify_jwt: false };
+    config.functions = functions;
+    fs.writeFileSync(path.join(target, 'config.toml'), stringify(config));
+    return { dir, apiUrl: `http://127.0.0.1:${api}` };
+}
+
+interface Running {
+    child: ChildProcess;
+    readyMs: number;
+    stop(): Promise<void>;
+}
+
+async function startStack(workdir: string): Promise<Running> {
+    const started = performance.now();
+    const child = spawn(path.join(PROJECT_ROOT, 'node_modules', '.bin', 'tsx'), ['stack/cli/main.ts', 'start', '--workdir', workdir], {
+        cwd: PROJECT_ROOT,
+        stdio: ['ignore', 'ignore', 'pipe'],
+        detached: true,
+    });
+    let stderr = '';
+    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    await new Promise<void>((resolve, reject) => {
+        child.stderr!.on('data', (chunk: Buffer) => {
+            stderr += chunk.toString();
+            if (/ready in \d+ ms/.test(stderr)) resolve();
+        });
+        child.once('exit', () => reject(new Error(`the stack exited before ready:\n${stderr}`)));
+    });
+    const readyMs = performance.now() - started;
+    return {
+        child,
+        readyMs,
+        stop: async () => {
+            process.kill(-child.pid!, 'SIGINT');
+            await exited;
+            // The stack's children finish their own shutdown right after.
+            const deadline = Date.now() + 30_000;
+            while (descendants(child.pid!).size && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+        },
+    };
+}
+
+/** pid → command of every process below `root`, found through /proc. */
+function descendants(root: number): Map<number, string> {
+    const parents = new Map<number, number>();
+    for (const entry of fs.readdirSync('/proc')) {
+        if (!/^\d+$/.test(entry)) continue;
+        try {
+            const stat = fs.readFileSync(`/proc/${entry}/stat`, 'utf8');
+            parents.set(Number(entry), Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]));
+        } catch {
+            // exited meanwhile
+        }
+    }
+    const found = new Map<number, string>();
+    const visit = (pid: number) => {
+        for (const [child, parent] of parents) {
+            if (parent !== pid || found.has(child)) continue;
+            try {
+                found.set(child, fs.readFileSync(`/proc/${child}/comm`, 'utf8').trim());
+            } catch {
+                continue;
+            }
+            visit(child);
+        }
+    };
+    visit(root);
+    return found;
+}
+
+function rssOf(pid: number): number {
+    try {
+        const match = /VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
+        return match ? Number(match[1]) * 1024 : 0;
+    } catch {
+        return 0;
+    }
+}
+
+/** Resident memory of the stack process tree, by kind (node, postgres, deno, other). */
+function stackRss(root: number): Record<string, number> {
+    const byKind: Record<string, number> = { node: rssOf(root), postgres: 0, deno: 0, other: 0 };
+    for (const [pid, comm] of descendants(root)) {
+        const kind = comm === 'node' || comm.startsWith('node') ? 'node' : comm.startsWith('postgres') ? 'postgres' : comm === 'deno' ? 'deno' : 'other';
+        byKind[kind] = (byKind[kind] ?? 0) + rssOf(pid);
+    }
+    return byKind;
+}
+
+const mb = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(0)} MB`;
+const ms = (value: number) => `${value.toFixed(value < 10 ? 1 : 0)} ms`;
+
+async function invoke(apiUrl: string): Promise<number> {
+    const started = performance.now();
+    const response = await fetch(`${apiUrl}/functions/v1/bench-hello`, { method: 'POST', headers: { apikey: LOCAL_PUBLISHABLE_KEY }, body: '{}' });
+    await response.arrayBuffer();
+    if (response.status !== 200) throw new Error(`bench-hello answered ${response.status}`);
+    return performance.now() - started;
+}
+
+const { dir, apiUrl } = await makeWorkdir();
+try {
+    const cold = await startStack(dir);
+    const idleRss = stackRss(cold.child.pid!);
+    const coldInvoke = await invoke(apiUrl);
+    const warm: number[] = [];
+    for (let i = 0; i < WARM_SAMPLES; i++) warm.push(await invoke(apiUrl));
+    warm.sort((a, b) => a - b);
+    const busyRss = stackRss(cold.child.pid!);
+    await cold.stop();
+
+    const again = await startStack(dir);
+    await again.stop();
+
+    const total = (r: Record<string, number>) => Object.values(r).reduce((a, b) => a + b, 0);
+    const rows: Array<[string, string]> = [
+        ['time to ready, cold (fresh data dir, migrations + seed)', ms(cold.readyMs)],
+        ['time to ready, warm (existing data dir)', ms(again.readyMs)],
+        ['stack RSS after ready (no function loaded)', `${mb(total(idleRss))} (node ${mb(idleRss.node!)}, postgres ${mb(idleRss.postgres!)}, deno ${mb(idleRss.deno!)}, other ${mb(idleRss.other!)})`],
+        ['stack RSS with one function worker', `${mb(total(busyRss))} (node ${mb(busyRss.node!)}, postgres ${mb(busyRss.postgres!)}, deno ${mb(busyRss.deno!)}, other ${mb(busyRss.other!)})`],
+        ['function invocation, cold (starts the Deno worker)', ms(coldInvoke)],
+        [`function invocation, warm (median of ${WARM_SAMPLES})`, ms(warm[Math.floor(warm.length / 2)]!)],
+        [`function invocation, warm p90`, ms(warm[Math.floor(warm.length * 0.9)]!)],
+    ];
+    const width = Math.max(...rows.map(([k]) => k.length));
+    console.log(`local stack on ${os.cpus().length} cores, Node ${process.version}`);
+    for (const [k, v] of rows) console.log(`${k.padEnd(width)}  ${v}`);
+} finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+}
