@@ -130,6 +130,7 @@ export function userJson(user: LoadedUser): Record<string, unknown> {
         role: user.role ?? '',
         email: user.email ?? '',
         email_confirmed_at: iso(user.email_confirmed_at),
+        invited_at: iso(user.invited_at),
         phone: user.phone ?? '',
         phone_confirmed_at: iso(user.phone_confirmed_at),
         confirmation_sent_at: iso(user.confirmation_sent_at),
