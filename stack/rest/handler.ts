@@ -78,7 +78,15 @@ async function handle(deps: HandlerDeps, request: Request): Promise<Response> {
 
     if (method === 'OPTIONS') {
         const allow = target.kind === 'table' ? 'OPTIONS,GET,HEAD,POST,PUT,PATCH,DELETE' : target.kind === 'rpc' ? 'OPTIONS,GET,HEAD,POST' : 'OPTIONS,GET,HEAD';
-        return httpResponse(null, { status: 200, headers: { Allow: allow } });
+        const headers: Record<string, string> = { Allow: allow };
+        // CORS preflight, as PostgREST's CORS middleware answers it.
+        if (request.headers.get('origin') && request.headers.get('access-control-request-method')) {
+            headers['Access-Control-Allow-Origin'] = '*';
+            headers['Access-Control-Allow-Methods'] = 'GET, POST, PATCH, PUT, DELETE, OPTIONS, HEAD';
+            headers['Access-Control-Allow-Headers'] = request.headers.get('access-control-request-headers') ?? 'Authorization';
+            headers['Access-Control-Max-Age'] = '86400';
+        }
+        return httpResponse(null, { status: 200, headers });
     }
 
     const schema = pickSchema(deps.schemas, request.headers, method);

@@ -310,7 +310,7 @@ export function rpcStatement(
             const obj: Record<string, unknown> = {};
             for (const a of provided) obj[a.name] = call.args![a.name];
             fromArgs = `json_to_record(${params.add(JSON.stringify(obj))}::json) AS pgrst_args(${provided.map((a) => `${ident(a.name)} ${a.type}`).join(', ')})`;
-            argsSql = provided.map((a) => `${ident(a.name)} := ${a.variadic ? 'VARIADIC ' : ''}pgrst_args.${ident(a.name)}`).join(', ');
+            argsSql = provided.map((a) => `${a.variadic ? 'VARIADIC ' : ''}${ident(a.name)} := pgrst_args.${ident(a.name)}`).join(', ');
         }
     }
     const call_ = `${fnName}(${argsSql})`;
