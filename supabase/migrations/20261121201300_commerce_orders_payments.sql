@@ -109,7 +109,8 @@ create sequence private.order_number_seq;
 create table public.orders (
     id uuid primary key default gen_random_uuid(),
     number text not null unique,
-    user_id uuid not null references auth.users (id) on delete cascade,
+    -- Orders are financial records: a customer who has orders is anonymised, not deleted.
+    user_id uuid not null references auth.users (id) on delete restrict,
     cart_id uuid references public.carts (id) on delete set null,
     status public.order_status not null default 'pending_payment',
     payment_status public.payment_status not null default 'unpaid',
@@ -321,9 +322,10 @@ alter table public.inventory_reservations
     add constraint inventory_reservations_order_id_fkey
     foreign key (order_id) references public.orders (id) on delete cascade;
 
+-- The ledger is append-only, so an order with stock movements cannot be deleted.
 alter table public.inventory_movements
     add constraint inventory_movements_order_id_fkey
-    foreign key (order_id) references public.orders (id) on delete set null;
+    foreign key (order_id) references public.orders (id) on delete restrict;
 
 -- ----------------------------------------------------------------------------
 -- Payments: one per order; amounts only ever add up:

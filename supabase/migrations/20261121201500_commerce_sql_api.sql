@@ -323,6 +323,7 @@ declare
     v_status public.refund_status;
     v_local_id text := p_refund -> 'metadata' ->> 'refund_id';
     v_total bigint;
+    v_new boolean := false;
 begin
     v_status := case p_refund ->> 'status'
         when 'succeeded' then 'succeeded' when 'failed' then 'failed' when 'canceled' then 'canceled'
@@ -343,9 +344,11 @@ begin
         values (v_payment.id, p_order_id, p_refund ->> 'id', (p_refund ->> 'amount')::bigint, upper(p_refund ->> 'currency'),
                 'pending', p_refund ->> 'reason', 'stripe:' || (p_refund ->> 'id'))
         returning * into v_refund;
+        v_new := true;
     end if;
 
-    if v_refund.status in ('succeeded', 'failed', 'canceled') or (v_refund.status = v_status and v_refund.stripe_refund_id is not null) then
+    if v_refund.status in ('succeeded', 'failed', 'canceled')
+        or (not v_new and v_refund.status = v_status and v_refund.stripe_refund_id is not null) then
         return jsonb_build_object('status', 'stale', 'order_id', p_order_id, 'reason', 'refund already ' || v_refund.status);
     end if;
     update public.refunds

@@ -46,6 +46,19 @@ describe('people', () => {
     });
 });
 
+describe('deleting users', () => {
+    it('a user without orders is deleted with their profile and carts; one with orders is kept (financial records)', async () => {
+        const browser = await db.createUser();
+        await db.asUser(browser, (q) => q('insert into public.carts default values'));
+        await db.query('delete from auth.users where id = $1', [browser.id]);
+        expect(await db.query('select 1 from public.profiles where id = $1 union all select 1 from public.carts where user_id = $1', [browser.id])).toEqual([]);
+
+        const buyer = await db.createUser();
+        await placeOrder(db, buyer, [{ variant_id: shop.variants[0]!.id, quantity: 1 }]);
+        await expect(db.query('delete from auth.users where id = $1', [buyer.id])).rejects.toMatchObject({ code: '23503' });
+    });
+});
+
 describe('catalog for visitors', () => {
     it('visitors see active variants with prices and whether they are in stock, never counts or costs', async () => {
         const variants = await db.asAnon((q) =>
