@@ -44,7 +44,9 @@ async function signingKey(ctx: AuthContext): Promise<{ alg: string; kid?: string
     const jwk = ctx.jwt.signingKeys.find((k) => typeof k.d === 'string' && (k.kty === 'RSA' || k.kty === 'EC'));
     if (!jwk) return { alg: 'HS256', key: new TextEncoder().encode(ctx.jwt.secret) };
     const alg = jwk.alg ?? (jwk.kty === 'RSA' ? 'RS256' : 'ES256');
-    if (!cachedSigner || cachedSigner.keys !== ctx.jwt) cachedSigner = { keys: ctx.jwt, key: await importJWK(jwk, alg), jwk };
+    // key_ops of a shared JWK file usually lists "verify" too, which WebCrypto refuses on a private key.
+    const { key_ops: _ops, use: _use, ...material } = jwk;
+    if (!cachedSigner || cachedSigner.keys !== ctx.jwt) cachedSigner = { keys: ctx.jwt, key: await importJWK(material, alg), jwk };
     return { alg, kid: jwk.kid, key: cachedSigner.key };
 }
 
