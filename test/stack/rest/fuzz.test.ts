@@ -85,6 +85,7 @@ describe('random and mutated requests', () => {
         const rnd = prng(20261121);
         const requests = Array.from({ length: 2500 }, () => randomRequest(rnd));
         const failures: string[] = [];
+        const statuses = new Map<number, number>();
         let next = 0;
         const worker = async () => {
             while (next < requests.length) {
@@ -92,6 +93,7 @@ describe('random and mutated requests', () => {
                 try {
                     const res = await fetch(`${rest.restUrl}${path}`, { ...init, signal: AbortSignal.timeout(10_000) });
                     const body = await res.text();
+                    statuses.set(res.status, (statuses.get(res.status) ?? 0) + 1);
                     if (res.status >= 500) failures.push(`${init.method} ${path} ${JSON.stringify(init.headers)} → ${res.status} ${body.slice(0, 300)}`);
                 } catch (error) {
                     failures.push(`${init.method} ${path} ${JSON.stringify(init.headers)} → ${(error as Error).name}: ${(error as Error).message}`);
@@ -100,6 +102,11 @@ describe('random and mutated requests', () => {
         };
         await Promise.all(Array.from({ length: 8 }, worker));
         expect(failures.slice(0, 20)).toEqual([]);
+        // The generator must exercise both the happy path and the error paths.
+        const count = (predicate: (status: number) => boolean) =>
+            [...statuses].filter(([status]) => predicate(status)).reduce((sum, [, n]) => sum + n, 0);
+        expect(count((s) => s >= 200 && s < 300)).toBeGreaterThan(requests.length * 0.1);
+        expect(count((s) => s >= 400 && s < 500)).toBeGreaterThan(requests.length * 0.1);
 
         const { data, error } = await rest.anonClient().from('customers').select('id').order('id');
         expect(error).toBeNull();
