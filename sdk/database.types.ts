@@ -759,7 +759,7 @@ export type Database = {
         };
       };
       cancel_order: {
-        Args: { p_now?: string; p_order_id: string };
+        Args: { p_order_id: string };
         Returns: {
           billing_address: Json | null;
           canceled_at: string | null;

@@ -431,8 +431,8 @@ begin
     if (p_cart_id is null) = (p_items is null) then
         raise exception using errcode = '22023', message = 'place_order: give either a cart or items, not both';
     end if;
-    if p_reservation_ttl <= interval '0' or p_reservation_ttl > interval '7 days' then
-        raise exception using errcode = '22023', message = 'place_order: the reservation time must be between 0 and 7 days';
+    if p_reservation_ttl is null or p_reservation_ttl < interval '1 minute' or p_reservation_ttl > interval '24 hours' then
+        raise exception using errcode = '22023', message = 'place_order: the reservation time must be between 1 minute and 24 hours';
     end if;
 
     -- Same key, same order: serialise on the key, then look for an earlier result.
@@ -526,7 +526,8 @@ begin
         'TB-' || lpad(nextval('private.order_number_seq')::text, 6, '0'), v_user, p_cart_id,
         (v_lines -> 0 ->> 'currency'), v_subtotal, 0, 0, 0, v_subtotal, v_email,
         p_shipping_address, coalesce(p_billing_address, p_shipping_address), p_idempotency_key,
-        p_now + p_reservation_ttl, p_now
+        -- the caller's clock may move the deadline earlier, never past a day from now
+        least(p_now + p_reservation_ttl, now() + interval '24 hours'), least(p_now, now())
     )
     returning * into v_order;
 
@@ -553,7 +554,7 @@ grant execute on function public.place_order(text, uuid, jsonb, text, jsonb, jso
 -- cancel_order: an unpaid order, by its owner or by support/admin staff.
 -- ----------------------------------------------------------------------------
 
-create or replace function public.cancel_order(p_order_id uuid, p_now timestamptz default now())
+create or replace function public.cancel_order(p_order_id uuid)
 returns public.orders
 language plpgsql
 -- Definer: customers have no update grant on orders; ownership and role are checked below.
@@ -574,7 +575,7 @@ begin
                              v_order.number, v_order.status, v_order.payment_status);
     end if;
 
-    update public.orders set status = 'canceled', canceled_at = p_now where id = p_order_id returning * into v_order;
+    update public.orders set status = 'canceled', canceled_at = now() where id = p_order_id returning * into v_order;
     perform private.release_reservations(p_order_id, 'released');
     if exists (select 1 from public.payments p where p.order_id = p_order_id) then
         update public.payments set status = 'canceled' where order_id = p_order_id;
@@ -586,8 +587,8 @@ begin
 end;
 $$;
 
-revoke execute on function public.cancel_order(uuid, timestamptz) from public, anon;
-grant execute on function public.cancel_order(uuid, timestamptz) to authenticated;
+revoke execute on function public.cancel_order(uuid) from public, anon;
+grant execute on function public.cancel_order(uuid) to authenticated;
 
 -- ----------------------------------------------------------------------------
 -- attach_payment: the PaymentIntent or Checkout Session created for an order, once.

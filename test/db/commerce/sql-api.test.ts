@@ -127,6 +127,26 @@ describe('place_order', () => {
         await expect(placeOrder(db, ada, items)).rejects.toMatchObject({ code });
     });
 
+    it('lets the caller\'s clock move the reservation deadline earlier, never more than a day ahead', async () => {
+        const deadline = await db.asUser(ada, async (q) => {
+            const [o] = await q<{ late: boolean; created_in_future: boolean }>(
+                `select expires_at <= now() + interval '24 hours' as late, created_at > now() as created_in_future
+                 from public.place_order($1, p_items => $2::jsonb, p_reservation_ttl => interval '24 hours', p_now => now() + interval '30 days')`,
+                [randomUUID(), JSON.stringify([{ variant_id: shop.variants[0]!.id, quantity: 1 }])],
+            );
+            return o!;
+        });
+        expect(deadline).toEqual({ late: true, created_in_future: false });
+        await expect(
+            db.asUser(ada, (q) =>
+                q(`select public.place_order($1, p_items => $2::jsonb, p_reservation_ttl => interval '7 days')`, [
+                    randomUUID(),
+                    JSON.stringify([{ variant_id: shop.variants[0]!.id, quantity: 1 }]),
+                ]),
+            ),
+        ).rejects.toMatchObject({ code: '22023' });
+    });
+
     it('refuses visitors', async () => {
         await expect(
             db.asAnon((q) => q(`select public.place_order('k', p_items => '[]'::jsonb)`)),
