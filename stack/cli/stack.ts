@@ -72,7 +72,8 @@ export async function start(workdir: string): Promise<number> {
     const started = Date.now();
     const running = readStatus(project);
     if (running) {
-        throw new StackError(`a stack for this project already runs (pid ${running.pid}); \`npm run stop\` stops it`);
+        const state = running.components.stack === 'starting' ? 'is starting' : 'already runs';
+        throw new StackError(`a stack for this project ${state} (pid ${running.pid}); \`npm run stop\` stops it`);
     }
     const { config } = project;
     const apiPort = config.api.port;
@@ -103,6 +104,12 @@ export async function start(workdir: string): Promise<number> {
 
     const apiUrl = `http://127.0.0.1:${apiPort}`;
     const components: Record<string, string> = {};
+    // Written now, so that a second start sees this one while it is still starting.
+    const writeStatus = (status: StackStatus) => {
+        fs.mkdirSync(project.localDir, { recursive: true });
+        fs.writeFileSync(statusFile(project), JSON.stringify(status, null, 2));
+    };
+    writeStatus({ ...placeholderStatus(process.pid), components: { stack: 'starting' } });
     try {
         say(`starting PostgreSQL on port ${project.cluster.port}`);
         await project.cluster.start();
@@ -195,8 +202,7 @@ export async function start(workdir: string): Promise<number> {
             MAILPIT_URL: `http://127.0.0.1:${mailPort}`,
             components,
         };
-        fs.mkdirSync(project.localDir, { recursive: true });
-        fs.writeFileSync(statusFile(project), JSON.stringify(status, null, 2));
+        writeStatus(status);
         console.log(renderPretty(status));
         say(`ready in ${Date.now() - started} ms; Ctrl-C stops the stack`);
     } catch (error) {
@@ -212,6 +218,10 @@ export async function status(workdir: string, output: string): Promise<number> {
     const current = readStatus(project);
     if (!current) {
         console.error('the local stack is not running (npm start)');
+        return 1;
+    }
+    if (current.components.stack === 'starting') {
+        console.error(`the local stack is starting (pid ${current.pid}); try again when it prints "ready"`);
         return 1;
     }
     if (output === 'env') console.log(renderEnv(current));
@@ -235,6 +245,10 @@ export async function stop(workdir: string): Promise<number> {
         say('stopped PostgreSQL');
     }
     return 0;
+}
+
+function placeholderStatus(pid: number): Omit<StackStatus, 'components'> {
+    return { pid, API_URL: '', DB_URL: '', ANON_KEY: '', SERVICE_ROLE_KEY: '', PUBLISHABLE_KEY: '', SECRET_KEY: '', JWT_SECRET: '', MAILPIT_URL: '' };
 }
 
 function readStatus(project: LocalProject): StackStatus | undefined {

@@ -7,7 +7,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import readline from 'node:readline';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { ConfigError, type ProjectConfig } from '../config.js';
+import { ConfigError, loadProjectConfig, type ProjectConfig } from '../config.js';
 import type { FetchHandler } from '../http.js';
 import { createJwtVerifier, type JwtKeys } from '../jwt.js';
 import type { ApiKeys } from '../gateway/keys.js';
@@ -45,6 +45,7 @@ export interface FunctionsService {
 const HOST = fileURLToPath(new URL('./host.js', import.meta.url));
 const CONTROL = '@@tillbase-functions-host@@ ';
 const DEFAULT_WALL_CLOCK_MS = 400_000;
+const NAME = /^[A-Za-z0-9_-]+$/;
 
 const json = (status: number, body: unknown, headers: Record<string, string> = {}) =>
     new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json', ...headers } });
@@ -144,7 +145,22 @@ export async function createFunctionsService(options: FunctionsServiceOptions): 
         SUPABASE_DB_URL: options.dbUrl,
         SUPABASE_PUBLISHABLE_KEYS: JSON.stringify({ default: options.keys.publishable }),
         SUPABASE_SECRET_KEYS: JSON.stringify({ default: options.keys.secret }),
-        SB_EXECUTION_ID: '',
+    };
+
+    /** A function added (or enabled) since the start: config.toml and supabase/functions are read again. */
+    const discover = (name: string): Slot | undefined => {
+        if (!NAME.test(name)) return undefined;
+        try {
+            const spec = resolveFunctions(loadProjectConfig(options.config.workdir)).get(name);
+            if (!spec) return undefined;
+            const slot: Slot = { spec };
+            slots.set(name, slot);
+            log({ level: 'info', msg: 'new function found', function: name });
+            return slot;
+        } catch (error) {
+            log({ level: 'error', msg: 'cannot read the functions of the project', error: (error as Error).message });
+            return undefined;
+        }
     };
 
     const retire = (worker: Worker) => {
@@ -173,7 +189,7 @@ export async function createFunctionsService(options: FunctionsServiceOptions): 
     const handler: FetchHandler = async (request) => {
         const url = new URL(request.url);
         const name = decodeURIComponent(url.pathname.split('/')[1] ?? '');
-        const slot = slots.get(name);
+        const slot = slots.get(name) ?? discover(name);
         if (!slot || closed) return json(404, NOT_FOUND);
 
         if (slot.spec.verifyJwt && request.method !== 'OPTIONS') {

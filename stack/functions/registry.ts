@@ -60,8 +60,12 @@ function spec(config: ProjectConfig, name: string, table: Record<string, unknown
         const found = findDenoConfig(path.dirname(entrypoint));
         if (found) denoConfig = { kind: 'config', file: found };
     }
-    // The function's folder and its siblings (shared code such as ../_shared lives there).
-    const watch = [path.dirname(path.dirname(entrypoint))];
+    // The function's folder and its siblings (shared code such as ../_shared lives there),
+    // unless that would be the project directory itself or above it.
+    const folder = path.dirname(entrypoint);
+    const parent = path.dirname(folder);
+    const holdsProject = !path.relative(parent, config.workdir).startsWith('..');
+    const watch = [holdsProject ? folder : parent];
     if (denoConfig) watch.push(denoConfig.file);
     return { name, entrypoint, denoConfig, verifyJwt: table.verify_jwt !== false, watch };
 }
@@ -90,9 +94,10 @@ export function fingerprint(roots: string[]): string {
         }
         if (stat.isDirectory()) {
             if (depth > 8) return;
-            for (const entry of fs.readdirSync(target).sort()) {
-                if (entry === 'node_modules' || entry.startsWith('.git')) continue;
-                visit(path.join(target, entry), depth + 1);
+            for (const entry of fs.readdirSync(target, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
+                // Dependencies and hidden folders (.git, .local data) are not function code; .env files are.
+                if (entry.isDirectory() && (entry.name === 'node_modules' || entry.name.startsWith('.'))) continue;
+                visit(path.join(target, entry.name), depth + 1);
             }
         } else {
             hash.update(`${target}:${stat.size}:${stat.mtimeMs}\0`);

@@ -54,6 +54,39 @@ function runCli(args: string[], workdir: string) {
     });
 }
 
+interface Launched {
+    child: ChildProcess;
+    out: { stdout: string; stderr: string };
+    exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+/** `npm start` in its own process group, like a shell job: Ctrl-C signals the whole group. Resolves once ready. */
+async function launch(workdir: string): Promise<Launched> {
+    const child = spawn('npm', ['start', '--', '--workdir', workdir], { cwd: PROJECT_ROOT, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    const out = { stdout: '', stderr: '' };
+    child.stdout!.on('data', (chunk: Buffer) => (out.stdout += chunk.toString()));
+    child.stderr!.on('data', (chunk: Buffer) => (out.stderr += chunk.toString()));
+    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+        child.once('exit', (code, signal) => resolve({ code, signal })),
+    );
+    await vi.waitFor(
+        () => {
+            if (child.exitCode !== null) throw new Error(`npm start exited early:\n${out.stderr}`);
+            expect(out.stderr).toMatch(/ready in \d+ ms/);
+        },
+        { timeout: 110_000, interval: 100 },
+    );
+    return { child, out, exited };
+}
+
+function killGroup(launched: Launched | undefined): void {
+    try {
+        if (launched?.child.pid) process.kill(-launched.child.pid, 'SIGKILL');
+    } catch {
+        // already gone
+    }
+}
+
 /** Every process below `root` (pid → command line). */
 function descendants(root: number): Map<number, string> {
     const parents = new Map<number, number>();
@@ -93,35 +126,20 @@ function alive(pid: number): boolean {
 describe('npm start', () => {
     let ports: Ports;
     let workdir: string;
-    let child: ChildProcess;
+    let stack: Launched;
     let stdout = '';
-    let stderr = '';
-    let exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+    const later: Launched[] = [];
 
     beforeAll(async () => {
         ports = { api: await freePort(), db: await freePort(), mail: await freePort() };
         workdir = makeProject(ports);
-        // Its own process group, like a shell job: Ctrl-C signals the whole group.
-        child = spawn('npm', ['start', '--', '--workdir', workdir], { cwd: PROJECT_ROOT, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
-        child.stdout!.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-        child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-        exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
-        await vi.waitFor(
-            () => {
-                if (child.exitCode !== null) throw new Error(`npm start exited early:\n${stderr}`);
-                expect(stderr).toMatch(/ready in \d+ ms/);
-            },
-            { timeout: 110_000, interval: 100 },
-        );
+        stack = await launch(workdir);
+        stdout = stack.out.stdout;
     }, 120_000);
 
     afterAll(async () => {
-        // Whatever a failed test left behind: the whole process group.
-        try {
-            if (child?.pid) process.kill(-child.pid, 'SIGKILL');
-        } catch {
-            // already gone
-        }
+        // Whatever a failed test left behind: the whole process groups.
+        [stack, ...later].forEach(killGroup);
         if (workdir) fs.rmSync(workdir, { recursive: true, force: true });
     });
 
@@ -163,7 +181,7 @@ describe('npm start', () => {
     });
 
     it('runs the scheduled job declared by the project migration', async () => {
-        await vi.waitFor(() => expect(stderr).toMatch(/"msg":"scheduled job ran","job":"e2e-every-second","function":"public","status":200/), {
+        await vi.waitFor(() => expect(stack.out.stderr).toMatch(/"msg":"scheduled job ran","job":"e2e-every-second","function":"public","status":200/), {
             timeout: 15_000,
             interval: 100,
         });
@@ -177,16 +195,38 @@ describe('npm start', () => {
     });
 
     it('stops on Ctrl-C (SIGINT to the process group), leaving no PostgreSQL or Deno process behind', async () => {
-        const before = descendants(child.pid!);
+        const before = descendants(stack.child.pid!);
         expect([...before.values()].some((cmd) => cmd.includes('postgres') && cmd.includes(workdir))).toBe(true);
         expect([...before.values()].some((cmd) => cmd.includes('deno') && cmd.includes('host.js'))).toBe(true);
-        process.kill(-child.pid!, 'SIGINT');
+        process.kill(-stack.child.pid!, 'SIGINT');
         // npm itself dies of the SIGINT (as in a terminal); the stack below it stops in order.
-        expect(await exited).toMatchObject({ code: expect.toBeOneOf([0, null]) });
+        expect(await stack.exited).toMatchObject({ code: expect.toBeOneOf([0, null]) });
         await vi.waitFor(() => expect([...before.keys()].filter(alive)).toEqual([]), { timeout: 40_000, interval: 100 });
-        expect(stderr).toMatch(/• stopped\n/);
+        await vi.waitFor(() => expect(stack.out.stderr).toMatch(/• stopped\n/), { timeout: 5_000 });
         expect(fs.existsSync(path.join(workdir, '.local', 'stack.json'))).toBe(false);
     }, 60_000);
+
+    it('starts again after a run that was killed (kill -9), and reuses the migrated database', async () => {
+        const crashed = await launch(workdir);
+        later.push(crashed);
+        expect(crashed.out.stderr).toContain('database is up to date with the migrations: reusing it');
+        const hello = await fetch(`http://127.0.0.1:${ports.api}/functions/v1/hello`, { headers: { apikey: LOCAL_PUBLISHABLE_KEY } });
+        expect(hello.status).toBe(200);
+        const orphans = descendants(crashed.child.pid!);
+        const stackPid = (JSON.parse(fs.readFileSync(path.join(workdir, '.local', 'stack.json'), 'utf8')) as { pid: number }).pid;
+        process.kill(stackPid, 'SIGKILL');
+        await crashed.exited;
+
+        const next = await launch(workdir);
+        later.push(next);
+        const response = await fetch(`http://127.0.0.1:${ports.api}/functions/v1/hello`, { headers: { apikey: LOCAL_PUBLISHABLE_KEY } });
+        expect(response.status).toBe(200);
+        // The killed run's PostgreSQL was stopped by the new start, its Deno worker by itself.
+        await vi.waitFor(() => expect([...orphans.keys()].filter(alive)).toEqual([]), { timeout: 20_000, interval: 100 });
+        process.kill(-next.child.pid!, 'SIGINT');
+        await next.exited;
+        await vi.waitFor(() => expect(descendants(next.child.pid!).size).toBe(0), { timeout: 40_000, interval: 100 });
+    }, 120_000);
 });
 
 describe('npm start on a busy port', () => {

@@ -212,7 +212,7 @@ describe('EdgeRuntime.waitUntil', () => {
 });
 
 describe('code changes', () => {
-    it('serves the new code on the next request, without a restart', async () => {
+    it('serves new code and new functions on the next request, without a restart', async () => {
         const project = fs.mkdtempSync(path.join(os.tmpdir(), 'tillbase-reload-'));
         fs.mkdirSync(path.join(project, 'supabase', 'functions', 'reloadable'), { recursive: true });
         fs.writeFileSync(path.join(project, 'supabase', 'config.toml'), 'project_id = "reload"\n[functions.reloadable]\nverify_jwt = false\n');
@@ -225,6 +225,11 @@ describe('code changes', () => {
 
         fs.writeFileSync(source, fs.readFileSync(source, 'utf8').replace('version: 1', 'version: 2'));
         expect((await client.functions.invoke('reloadable', { method: 'GET' })).data).toEqual({ version: 2 });
+
+        const added = path.join(project, 'supabase', 'functions', 'added', 'index.ts');
+        fs.mkdirSync(path.dirname(added));
+        fs.writeFileSync(added, "Deno.serve(() => Response.json({ added: true }));\n");
+        expect((await client.functions.invoke('added', { method: 'GET' })).data).toEqual({ added: true });
         fs.rmSync(project, { recursive: true, force: true });
     });
 });
