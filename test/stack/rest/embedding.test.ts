@@ -50,6 +50,44 @@ describe('cardinalities', () => {
         ]);
     });
 
+    it('* next to an embed keeps every column', async () => {
+        const { data, error } = await rest.anonClient().from('customers').select('*, orders(*)').eq('id', 2);
+        expect(error).toBeNull();
+        expect(data).toEqual([
+            {
+                id: 2,
+                name: 'Bob',
+                email: 'bob@example.com',
+                tier: 'silver',
+                nickname: null,
+                tags: ['new'],
+                meta: { color: 'blue', rank: 1 },
+                created_at: '2024-02-01T10:00:00+00:00',
+                orders: [
+                    {
+                        id: 3,
+                        customer_id: 2,
+                        billing_address_id: 3,
+                        shipping_address_id: 3,
+                        status: 'pending',
+                        total: 99.99,
+                        placed_at: '2024-06-03T12:00:00+00:00',
+                        note: null,
+                    },
+                ],
+            },
+        ]);
+    });
+
+    it('!left is the default join', async () => {
+        const { data, error } = await rest.anonClient().from('customers').select('id,orders!left(id)').in('id', [3, 4]).order('id');
+        expect(error).toBeNull();
+        expect(data).toEqual([
+            { id: 3, orders: [{ id: 4 }] },
+            { id: 4, orders: [] },
+        ]);
+    });
+
     it('one-to-one embeds an object (or null) in both directions', async () => {
         const forward = await rest.anonClient().from('customers').select('id,customer_profiles(bio)').order('id');
         expect(forward.error).toBeNull();

@@ -183,4 +183,9 @@ describe('CORS', () => {
         expect(res.status).toBe(200);
         expect(res.headers.get('access-control-allow-origin')).toBe('*');
     });
+
+    it('Content-Range is exposed to browsers (supabase-js reads counts from it)', async () => {
+        const res = await rest.raw('/tags?select=id', { headers: { Origin: 'http://localhost:3000', Prefer: 'count=exact' } });
+        expect((res.headers.get('access-control-expose-headers') ?? '').toLowerCase()).toContain('content-range');
+    });
 });

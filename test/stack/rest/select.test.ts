@@ -115,6 +115,20 @@ describe('JSON paths', () => {
         expect(data).toEqual([{ w: 10 }]);
     });
 
+    it('a JSON path can be cast', async () => {
+        const { data, error } = await rest.anonClient().from('customers').select('id,meta->>rank::int').in('id', [1, 2]).order('id');
+        expect(error).toBeNull();
+        expect(data).toEqual([
+            { id: 1, rank: 2 },
+            { id: 2, rank: 1 },
+        ]);
+    });
+
+    it('cs on a nested jsonb object', async () => {
+        const { data } = await rest.anonClient().from('customers').select('id').contains('meta', { dims: { w: 10 } });
+        expect(data).toEqual([{ id: 1 }]);
+    });
+
     it('a JSON path can be aliased', async () => {
         const { data } = await rest.anonClient().from('customers').select('id,favourite:meta->>color').in('id', [1, 2]).order('id');
         expect(data).toEqual([
@@ -167,6 +181,18 @@ describe('aggregates (pgrst.db_aggregates_enabled)', () => {
     it('aggregates apply after filters', async () => {
         const { data } = await rest.anonClient().from('orders').select('total.sum()').eq('status', 'paid');
         expect(data).toEqual([{ sum: 30.5 }]);
+    });
+
+    it('the supabase-js idiom rel(count) counts children, 0 included', async () => {
+        const { data, error } = await rest.anonClient().from('customers').select('name,orders(count)').order('id');
+        expect(error).toBeNull();
+        expect(data).toEqual([
+            { name: 'Alice', orders: [{ count: 2 }] },
+            { name: 'Bob', orders: [{ count: 1 }] },
+            { name: 'Carol', orders: [{ count: 1 }] },
+            { name: 'Dave', orders: [{ count: 0 }] },
+            { name: 'Eve, Jr.', orders: [{ count: 0 }] },
+        ]);
     });
 
     it('aggregates inside an embedded resource', async () => {

@@ -298,6 +298,17 @@ describe('upsert', () => {
         expect(data).toEqual([{ order_id: 3, product_id: 2, quantity: 6, line_total: 22.5 }]);
     });
 
+    it('onConflict with several columns', async () => {
+        const { data, error } = await rest
+            .anonClient()
+            .from('order_items')
+            .upsert({ order_id: 4, product_id: 1, quantity: 2, unit_price: 5.25 }, { onConflict: 'order_id,product_id' })
+            .select('quantity,line_total')
+            .single();
+        expect(error).toBeNull();
+        expect(data).toEqual({ quantity: 2, line_total: 10.5 });
+    });
+
     it('upsert only updates the columns in the payload', async () => {
         await rest.anonClient().from('customers').upsert({ id: 4, nickname: 'D', name: 'Dave' });
         expect(await rest.sql('select name, nickname, tier::text from public.customers where id = 4')).toEqual([
@@ -358,6 +369,13 @@ describe('update', () => {
         expect(data).toEqual([{ id: 4, name: 'Dee', manager_id: 3 }]);
     });
 
+    it('update().select().single() gives the object', async () => {
+        const { data, error, status } = await rest.anonClient().from('employees').update({ name: 'Dee' }).eq('id', 4).select('id,name').single();
+        expect(error).toBeNull();
+        expect(status).toBe(200);
+        expect(data).toEqual({ id: 4, name: 'Dee' });
+    });
+
     it('count: exact counts the updated rows (Content-Range 0-(n-1)/n)', async () => {
         const { count, status } = await rest.anonClient().from('employees').update({ manager_id: 1 }, { count: 'exact' }).in('id', [2, 3]);
         expect(status).toBe(204);
@@ -415,6 +433,13 @@ describe('delete', () => {
         const { data, status } = await rest.anonClient().from('tags').delete().eq('id', 21).select();
         expect(status).toBe(200);
         expect(data).toEqual([{ id: 21, label: 'y' }]);
+    });
+
+    it('deletes by a composite key', async () => {
+        await rest.sql('insert into public.order_items (order_id, product_id, quantity, unit_price) values (2, 2, 1, 1)');
+        const { data, error } = await rest.anonClient().from('order_items').delete().match({ order_id: 2, product_id: 2 }).select('order_id,product_id');
+        expect(error).toBeNull();
+        expect(data).toEqual([{ order_id: 2, product_id: 2 }]);
     });
 
     it('count: exact counts the deleted rows', async () => {
