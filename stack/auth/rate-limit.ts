@@ -1,6 +1,11 @@
 // In-memory token buckets keyed by client IP or email, on the injected clock. Each limit
 // allows `capacity` requests in a burst and refills at `capacity` per `windowMs`, like
 // GoTrue's per-IP limiters for [auth.rate_limit].
+//
+// GoTrue applies its per-IP limiters only when a rate-limit header is configured, which the
+// CLI's local stack does not do; here they always apply, but sign-in/sign-up and OTP
+// verification limits count failed attempts (guessing) rather than every request, so a
+// local test suite signing many users up from 127.0.0.1 is not throttled while brute force is.
 export class RateLimiter {
     private readonly buckets = new Map<string, { tokens: number; at: number }>();
 
@@ -10,14 +15,27 @@ export class RateLimiter {
         private readonly now: () => Date,
     ) {}
 
-    /** Takes one token for `key`; false when the bucket is empty. */
-    take(key: string): boolean {
-        if (this.capacity <= 0) return true;
+    private refilled(key: string): { tokens: number; at: number } {
         const t = this.now().getTime();
         const bucket = this.buckets.get(key) ?? { tokens: this.capacity, at: t };
         const refill = ((t - bucket.at) / this.windowMs) * this.capacity;
         bucket.tokens = Math.min(this.capacity, bucket.tokens + Math.max(0, refill));
         bucket.at = t;
+        return bucket;
+    }
+
+    /** Whether `key` has no token left (nothing is taken). */
+    exhausted(key: string): boolean {
+        if (this.capacity <= 0) return false;
+        const bucket = this.refilled(key);
+        this.buckets.set(key, bucket);
+        return bucket.tokens < 1;
+    }
+
+    /** Takes one token for `key`; false when the bucket is empty. */
+    take(key: string): boolean {
+        if (this.capacity <= 0) return true;
+        const bucket = this.refilled(key);
         if (bucket.tokens < 1) {
             this.buckets.set(key, bucket);
             return false;
@@ -33,7 +51,9 @@ const FIVE_MINUTES = 5 * 60_000;
 const ONE_HOUR = 60 * 60_000;
 
 export interface RateLimits {
+    /** Failed credential attempts (password, PKCE) per IP. */
     signInSignUp: RateLimiter;
+    /** Password attempts per email address. */
     signInPerEmail: RateLimiter;
     tokenRefresh: RateLimiter;
     verify: RateLimiter;

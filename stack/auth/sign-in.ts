@@ -39,9 +39,7 @@ const SignupBody = z
 export async function signup(ctx: AuthContext, request: Request, facts: RequestFacts): Promise<Response> {
     const body = await readBody(request, SignupBody);
     const anonymous = !body.email && !body.phone;
-    if (anonymous) {
-        if (!ctx.limits.anonymous.take(facts.ip)) throw rateLimited();
-    } else if (!ctx.limits.signInSignUp.take(facts.ip)) throw rateLimited();
+    if (anonymous && !ctx.limits.anonymous.take(facts.ip)) throw rateLimited();
     if (!ctx.settings.enableSignup) throw unprocessable('signup_disabled', 'Signups not allowed for this instance');
     if (anonymous) return signupAnonymously(ctx, facts, body.data ?? {});
     if (body.phone && !body.email) throw badRequest('phone_provider_disabled', 'Phone signups are disabled');
@@ -128,18 +126,22 @@ export async function token(ctx: AuthContext, request: Request, facts: RequestFa
 }
 
 async function passwordGrant(ctx: AuthContext, request: Request, facts: RequestFacts): Promise<Response> {
-    if (!ctx.limits.signInSignUp.take(facts.ip)) throw rateLimited();
+    if (ctx.limits.signInSignUp.exhausted(facts.ip)) throw rateLimited();
     const body = await readBody(request, PasswordGrantBody);
     if (body.email && body.phone) throw badRequest('validation_failed', 'Only an email address or phone number should be provided on login.');
     if (!body.email && !body.phone) throw badRequest('validation_failed', 'missing email or phone');
     if (body.phone) throw badRequest('phone_provider_disabled', 'Phone logins are disabled');
     if (!ctx.settings.email.enabled) throw badRequest('email_provider_disabled', 'Email logins are disabled');
     const email = body.email.toLowerCase();
-    if (!ctx.limits.signInPerEmail.take(email)) throw rateLimited();
+    if (ctx.limits.signInPerEmail.exhausted(email)) throw rateLimited();
     const user = await findUserByEmail(ctx.pool, email);
     // Always one bcrypt comparison: the response time does not tell whether the email exists.
     const ok = await passwordMatches(body.password, user?.encrypted_password);
-    if (!user || !ok) throw badRequest('invalid_credentials', INVALID_LOGIN);
+    if (!user || !ok) {
+        ctx.limits.signInSignUp.take(facts.ip);
+        ctx.limits.signInPerEmail.take(email);
+        throw badRequest('invalid_credentials', INVALID_LOGIN);
+    }
     if (isBanned(user, ctx.now())) throw badRequest('user_banned', 'User is banned');
     if (!isConfirmed(user)) throw badRequest('email_not_confirmed', 'Email not confirmed');
     const weakness = passwordWeakness(ctx.settings, body.password);
@@ -206,13 +208,16 @@ function isoNaive(value: Date): string {
 }
 
 async function pkceGrant(ctx: AuthContext, request: Request, facts: RequestFacts): Promise<Response> {
-    if (!ctx.limits.signInSignUp.take(facts.ip)) throw rateLimited();
+    if (ctx.limits.signInSignUp.exhausted(facts.ip)) throw rateLimited();
     const body = await readBody(request, PkceGrantBody);
     if (!body.auth_code || !body.code_verifier) {
         throw badRequest('validation_failed', 'invalid request: both auth code and code verifier should be non-empty');
     }
     const session = await transaction(ctx, async (tx) => {
-        const state = await consumeAuthCode(ctx, tx, body.auth_code, body.code_verifier);
+        const state = await consumeAuthCode(ctx, tx, body.auth_code, body.code_verifier).catch((error: unknown) => {
+            ctx.limits.signInSignUp.take(facts.ip);
+            throw error;
+        });
         const user = await findUserById(tx, state.user_id!);
         if (!user) throw badRequest('user_not_found', 'User not found');
         if (isBanned(user, ctx.now())) throw badRequest('user_banned', 'User is banned');
@@ -234,7 +239,6 @@ const OtpBody = z
     .passthrough();
 
 export async function otp(ctx: AuthContext, request: Request, facts: RequestFacts): Promise<Response> {
-    if (!ctx.limits.signInSignUp.take(facts.ip)) throw rateLimited();
     const body = await readBody(request, OtpBody);
     if (body.email && body.phone) throw badRequest('validation_failed', 'Only an email address or phone number should be provided');
     if (body.phone) throw badRequest('phone_provider_disabled', 'Unsupported phone provider');

@@ -124,7 +124,7 @@ function checkType(type: string): EmailType {
 }
 
 export async function verifyPost(ctx: AuthContext, request: Request, facts: RequestFacts): Promise<Response> {
-    if (!ctx.limits.verify.take(facts.ip)) throw tooManyRequests('over_request_rate_limit', 'Request rate limit reached');
+    if (ctx.limits.verify.exhausted(facts.ip)) throw tooManyRequests('over_request_rate_limit', 'Request rate limit reached');
     const body = await readBody(request, VerifyBody);
     const type = checkType(body.type);
     if ((!body.token && !body.token_hash) || (body.token && body.token_hash)) {
@@ -147,7 +147,11 @@ export async function verifyPost(ctx: AuthContext, request: Request, facts: Requ
         hash = body.token_hash;
         message = 'Email link is invalid or has expired';
     }
-    const outcome = await transaction(ctx, (tx) => verifyToken(ctx, tx, facts, type, hash, email, message, 'session'));
+    const outcome = await transaction(ctx, (tx) => verifyToken(ctx, tx, facts, type, hash, email, message, 'session')).catch((error: unknown) => {
+        // Failed verifications (guessing) count against the IP's token_verifications limit.
+        if (error instanceof AuthError && error.code === 'otp_expired') ctx.limits.verify.take(facts.ip);
+        throw error;
+    });
     if (outcome.kind === 'single_confirmation') return json(200, { msg: SINGLE_CONFIRMATION, code: 200 });
     if (outcome.kind === 'session') return json(200, outcome.session);
     throw badRequest('validation_failed', 'unexpected verification outcome');
@@ -172,7 +176,7 @@ export async function verifyGet(ctx: AuthContext, _request: Request, facts: Requ
     if (!token) throw badRequest('validation_failed', 'Verify requires a token or a token hash');
     const target = new URL(redirectTarget(ctx, q.get('redirect_to')));
     const flow: FlowType = token.startsWith(PKCE_PREFIX) ? 'pkce' : 'implicit';
-    if (!ctx.limits.verify.take(facts.ip)) {
+    if (ctx.limits.verify.exhausted(facts.ip)) {
         return redirect(errorRedirect(target, tooManyRequests('over_request_rate_limit', 'Request rate limit reached'), flow));
     }
     let outcome: Outcome;
@@ -181,6 +185,7 @@ export async function verifyGet(ctx: AuthContext, _request: Request, facts: Requ
             verifyToken(ctx, tx, facts, type, token, null, 'Email link is invalid or has expired', flow === 'pkce' ? 'code' : 'session'),
         );
     } catch (error) {
+        if (error instanceof AuthError && error.code === 'otp_expired') ctx.limits.verify.take(facts.ip);
         if (error instanceof AuthError) return redirect(errorRedirect(target, error, flow));
         throw error;
     }
