@@ -65,6 +65,11 @@ export function createHandler(deps: HandlerDeps): FetchHandler {
                 response = errorResponse(new ApiError(500, 'PGRST000', 'Internal server error'));
             }
         }
+        if (request.headers.has('origin') && !response.headers.has('access-control-allow-origin')) {
+            // PostgREST's CORS policy (wai-cors): any origin, these headers readable by scripts.
+            response.headers.set('Access-Control-Allow-Origin', '*');
+            response.headers.set('Access-Control-Expose-Headers', 'Content-Encoding, Content-Location, Content-Range, Content-Type, Date, Location, Server, Transfer-Encoding, Range-Unit');
+        }
         return response;
     };
 }
@@ -74,7 +79,6 @@ async function handle(deps: HandlerDeps, request: Request): Promise<Response> {
     const method = request.method.toUpperCase();
     if (!['GET', 'HEAD', 'POST', 'PATCH', 'PUT', 'DELETE', 'OPTIONS'].includes(method)) throw unsupportedMethod(method);
     const target = parseTarget(url.pathname);
-    const identity = await deps.authenticate(request.headers);
 
     if (method === 'OPTIONS') {
         const allow = target.kind === 'table' ? 'OPTIONS,GET,HEAD,POST,PUT,PATCH,DELETE' : target.kind === 'rpc' ? 'OPTIONS,GET,HEAD,POST' : 'OPTIONS,GET,HEAD';
@@ -82,17 +86,18 @@ async function handle(deps: HandlerDeps, request: Request): Promise<Response> {
         // CORS preflight, as PostgREST's CORS middleware answers it.
         if (request.headers.get('origin') && request.headers.get('access-control-request-method')) {
             headers['Access-Control-Allow-Origin'] = '*';
-            headers['Access-Control-Allow-Methods'] = 'GET, POST, PATCH, PUT, DELETE, OPTIONS, HEAD';
+            headers['Access-Control-Allow-Methods'] = 'GET, POST, PATCH, PUT, DELETE, OPTIONS';
             headers['Access-Control-Allow-Headers'] = request.headers.get('access-control-request-headers') ?? 'Authorization';
             headers['Access-Control-Max-Age'] = '86400';
         }
         return httpResponse(null, { status: 200, headers });
     }
+    const identity = await deps.authenticate(request.headers);
 
     const schema = pickSchema(deps.schemas, request.headers, method);
     const cache = await deps.cache();
     const settings = cache.settings.pgrst;
-    const ctx: PlanContext = { cache, schema, aggregatesEnabled: settings.get('db-aggregates-enabled') === 'true' };
+    const ctx: PlanContext = { cache, schema, aggregatesEnabled: settings.get('db-aggregates-enabled') === 'true', exposedSchemas: deps.schemas };
     const prefs = parsePrefer(request.headers);
     if (prefs.handling === 'strict' && prefs.invalid.length) {
         throw new ApiError(400, 'PGRST122', 'Invalid preferences given with handling=strict', `Invalid preferences: ${prefs.invalid.join(', ')}`);
@@ -187,7 +192,8 @@ function parseCsv(text: string): JsonRows {
     return data.map((r) => Object.fromEntries(header.map((h, i) => [h, r[i] === '\u0000NULL' || r[i] === undefined ? null : r[i]])));
 }
 
-async function payload(request: Request): Promise<{ value: unknown; isArray: boolean }> {
+/** The body as parsed data, plus its JSON text when it was JSON (numbers stay exact in SQL). */
+async function payload(request: Request): Promise<{ value: unknown; isArray: boolean; raw?: string }> {
     const ct = (request.headers.get('content-type') ?? 'application/json').split(';')[0]!.trim().toLowerCase();
     const text = await readBody(request);
     if (ct === 'text/csv') {
@@ -197,7 +203,7 @@ async function payload(request: Request): Promise<{ value: unknown; isArray: boo
         return { value: Object.fromEntries(new URLSearchParams(text)), isArray: false };
     }
     const value = parseJsonBody(text);
-    return { value, isArray: Array.isArray(value) };
+    return { value, isArray: Array.isArray(value), raw: text };
 }
 
 function toRows(value: unknown, isArray: boolean): JsonRows {
@@ -242,28 +248,28 @@ async function tableRequest(
         }
         case 'POST': {
             kind = 'insert';
-            const { value, isArray } = await payload(request);
+            const { value, isArray, raw } = await payload(request);
             const rows = toRows(value, isArray);
             rowsIn = rows.length;
-            stmt = insertStatement(ctx, input, rows, isArray, false);
+            stmt = insertStatement(ctx, input, rows, isArray, false, raw);
             break;
         }
         case 'PUT': {
             kind = 'upsert-put';
-            const { value, isArray } = await payload(request);
+            const { value, isArray, raw } = await payload(request);
             const rows = toRows(value, isArray);
             validatePut(rel, q, rows, isArray);
-            stmt = insertStatement(ctx, input, rows, false, true);
+            stmt = insertStatement(ctx, input, rows, false, true, raw);
             break;
         }
         case 'PATCH': {
             kind = 'update';
-            const { value, isArray } = await payload(request);
+            const { value, isArray, raw } = await payload(request);
             if (isArray || typeof value !== 'object' || value === null) {
                 const rows = toRows(value, isArray);
                 stmt = updateStatement(ctx, input, rows[0] ?? {});
             } else {
-                stmt = updateStatement(ctx, input, value as Record<string, unknown>);
+                stmt = updateStatement(ctx, input, value as Record<string, unknown>, raw);
             }
             break;
         }
@@ -488,6 +494,7 @@ async function rpcRequest(
     const argNames = new Set(overloads.flatMap((f) => f.args.map((a) => a.name)));
     let args: Record<string, unknown> = {};
     let rawBody: unknown;
+    let rawJson: string | undefined;
     let bodyIsObject = true;
     const contentType = (request.headers.get('content-type') ?? 'application/json').split(';')[0]!.trim().toLowerCase();
     let q: QueryParams;
@@ -503,6 +510,7 @@ async function rpcRequest(
         } else {
             const value = text.trim() === '' ? {} : parseJsonBody(text);
             rawBody = value;
+            rawJson = text.trim() === '' ? undefined : text;
             if (typeof value === 'object' && value !== null && !Array.isArray(value)) args = value as Record<string, unknown>;
             else bodyIsObject = false;
         }
@@ -533,7 +541,7 @@ async function rpcRequest(
     if (prefs.handling === 'strict' && prefs.maxAffected !== undefined && !fn.returnsSet) {
         throw new ApiError(400, 'PGRST128', 'Function must return SETOF or TABLE when max-affected preference is used with handling=strict');
     }
-    const call: RpcCall = { fn, args, rawBody, singleUnnamed };
+    const call: RpcCall = { fn, args, rawBody, ...(rawJson !== undefined ? { rawJson } : {}), singleUnnamed };
     const range = method === 'POST' ? undefined : parseRangeHeader(request.headers);
     const stmt = rpcStatement(ctx, call, q, prefs, media, maxRowsOf(deps, ctx.cache), range);
     const readOnly = method === 'GET' || method === 'HEAD' || fn.volatility !== 'v';

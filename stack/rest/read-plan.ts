@@ -53,6 +53,8 @@ export interface PlanContext {
     cache: SchemaCache;
     schema: string;
     aggregatesEnabled: boolean;
+    /** Schemas the API exposes; embedding never reaches outside them. */
+    exposedSchemas?: string[];
 }
 
 const fmtCardinality = { m2o: 'many-to-one', o2m: 'one-to-many', o2o: 'one-to-one', m2m: 'many-to-many' } as const;
@@ -75,7 +77,10 @@ function matchFKRefSingleCol(hint: string, r: Relationship): boolean {
 }
 
 export function findRelationship(ctx: PlanContext, origin: Relation, target: string, hint: string | undefined): Relationship {
-    const all = ctx.cache.relationships.get(relKey(origin.schema, origin.name)) ?? [];
+    const exposed = ctx.exposedSchemas;
+    const all = (ctx.cache.relationships.get(relKey(origin.schema, origin.name)) ?? []).filter(
+        (r) => !exposed || (exposed.includes(r.foreignTable.schema) && (!r.junction || exposed.includes(r.junction.table.schema))),
+    );
     const matchConstraint = (h: string, r: Relationship) => r.cardinality !== 'm2m' && r.constraint === h;
     const matchJunction = (h: string, r: Relationship) => r.cardinality === 'm2m' && r.junction!.table.name === h;
     const found = all.filter((r) => {

@@ -166,13 +166,15 @@ function outputSelect(ctx: PlanContext, rel: Relation, q: QueryParams, represent
     return { inner: nodeQuery(root, params, true), root };
 }
 
-export function insertStatement(ctx: PlanContext, input: MutationInput, rows: JsonRows, isArray: boolean, put: boolean): Statement {
+export function insertStatement(ctx: PlanContext, input: MutationInput, rows: JsonRows, isArray: boolean, put: boolean, rawJson?: string): Statement {
     const { rel, q, prefs, media } = input;
     const representation = prefs.return === 'representation' || (prefs.return === 'headers-only' && !!rel.pk.length);
     const params = new Params();
     const columns = payloadColumns(rel, q, rows, isArray);
     const table = `${ident(rel.schema)}.${ident(rel.name)}`;
-    const body = params.add(JSON.stringify(rows));
+    const b = params.add(rawJson ?? JSON.stringify(rows));
+    // A single object is inserted as a one-element array, like PostgREST's pgrst_uniform_json.
+    const body = `(CASE WHEN json_typeof(${b}::json) = 'array' THEN ${b}::json ELSE json_build_array(${b}::json) END)`;
     let values: string;
     if (prefs.missing === 'default' && columns.length) {
         values = columns
@@ -241,7 +243,7 @@ function mutationWhere(ctx: PlanContext, rel: Relation, q: QueryParams, params: 
     return conds.length ? ` WHERE ${conds.join(' AND ')}` : '';
 }
 
-export function updateStatement(ctx: PlanContext, input: MutationInput, row: Record<string, unknown>): Statement {
+export function updateStatement(ctx: PlanContext, input: MutationInput, row: Record<string, unknown>, rawJson?: string): Statement {
     const { rel, q, prefs, media } = input;
     const representation = prefs.return === 'representation';
     const params = new Params();
@@ -256,7 +258,7 @@ export function updateStatement(ctx: PlanContext, input: MutationInput, row: Rec
         const sql = `SELECT ${table}.* FROM ${table} WHERE false`;
         return { sql: wrap(sql, total, bodyExpr, out.inner), params: params.values };
     }
-    const body = params.add(JSON.stringify(row));
+    const body = params.add(rawJson ?? JSON.stringify(row));
     const where = mutationWhere(ctx, rel, q, params);
     const set = columns.map((c) => `${ident(c)} = pgrst_body.${ident(c)}`).join(', ');
     const sql = `UPDATE ${table} SET ${set} FROM (SELECT * FROM json_populate_record(null::${table}, ${body}::json)) AS pgrst_body${where} ${returningClause(rel, representation)}`;
@@ -284,6 +286,8 @@ export interface RpcCall {
     /** JSON object of named arguments, or the whole body for a single unnamed parameter. */
     args: Record<string, unknown> | undefined;
     rawBody?: unknown;
+    /** The JSON text of the body, passed as is so numbers keep their precision. */
+    rawJson?: string;
     singleUnnamed: boolean;
 }
 
@@ -303,13 +307,13 @@ export function rpcStatement(
     let fromArgs = '';
     if (call.singleUnnamed) {
         const arg = fn.args[0]!;
-        argsSql = `${params.add(typeof call.rawBody === 'string' ? call.rawBody : JSON.stringify(call.rawBody ?? {}))}::${arg.type}`;
+        argsSql = `${params.add(typeof call.rawBody === 'string' ? call.rawBody : (call.rawJson ?? JSON.stringify(call.rawBody ?? {})))}::${arg.type}`;
     } else {
         const provided = fn.args.filter((a) => call.args && Object.prototype.hasOwnProperty.call(call.args, a.name));
         if (provided.length) {
             const obj: Record<string, unknown> = {};
             for (const a of provided) obj[a.name] = call.args![a.name];
-            fromArgs = `json_to_record(${params.add(JSON.stringify(obj))}::json) AS pgrst_args(${provided.map((a) => `${ident(a.name)} ${a.type}`).join(', ')})`;
+            fromArgs = `json_to_record(${params.add(call.rawJson ?? JSON.stringify(obj))}::json) AS pgrst_args(${provided.map((a) => `${ident(a.name)} ${a.type}`).join(', ')})`;
             argsSql = provided.map((a) => `${a.variadic ? 'VARIADIC ' : ''}${ident(a.name)} := pgrst_args.${ident(a.name)}`).join(', ');
         }
     }
