@@ -37,6 +37,8 @@ import {
 export interface HandlerDeps {
     pool: pg.Pool;
     cache: () => Promise<SchemaCache>;
+    /** Reloads the cache when a name is missing (Supabase reloads on DDL through an event trigger); rate-limited. */
+    refreshOnMiss?: () => Promise<SchemaCache | undefined>;
     authenticate: (headers: Headers) => Promise<Identity>;
     schemas: string[];
     extraSearchPath: string[];
@@ -95,7 +97,11 @@ async function handle(deps: HandlerDeps, request: Request): Promise<Response> {
     const identity = await deps.authenticate(request.headers);
 
     const schema = pickSchema(deps.schemas, request.headers, method);
-    const cache = await deps.cache();
+    let cache = await deps.cache();
+    const missing =
+        (target.kind === 'table' && !cache.relations.has(relKey(schema, target.name))) ||
+        (target.kind === 'rpc' && !cache.functions.has(relKey(schema, target.name)));
+    if (missing && deps.refreshOnMiss) cache = (await deps.refreshOnMiss()) ?? cache;
     const settings = cache.settings.pgrst;
     const ctx: PlanContext = { cache, schema, aggregatesEnabled: settings.get('db-aggregates-enabled') === 'true', exposedSchemas: deps.schemas };
     const prefs = parsePrefer(request.headers);

@@ -91,6 +91,11 @@ export async function createRestService(options: RestServiceOptions): Promise<Re
     const handler = createHandler({
         pool,
         cache: async () => (loading ? await loading : cache!),
+        refreshOnMiss: async () => {
+            if (!cache || Date.now() - cache.loadedAt < 1000) return undefined;
+            await reload().catch(() => {});
+            return cache;
+        },
         authenticate: createAuthenticator(options.jwt),
         schemas,
         extraSearchPath: api.extra_search_path ?? ['public', 'extensions'],
