@@ -53,8 +53,6 @@ interface StatementResult {
     response_status: string | null;
 }
 
-const JSON_CT = 'application/json; charset=utf-8';
-
 export function createHandler(deps: HandlerDeps): FetchHandler {
     return async (request) => {
         let response: Response;
@@ -242,7 +240,6 @@ async function tableRequest(
     let stmt: Statement;
     let readOnly = false;
     let kind: 'read' | 'insert' | 'update' | 'delete' | 'upsert-put';
-    let rowsIn = 0;
     switch (method) {
         case 'GET':
         case 'HEAD': {
@@ -256,7 +253,6 @@ async function tableRequest(
             kind = 'insert';
             const { value, isArray, raw } = await payload(request);
             const rows = toRows(value, isArray);
-            rowsIn = rows.length;
             stmt = insertStatement(ctx, input, rows, isArray, false, raw);
             break;
         }
@@ -286,7 +282,6 @@ async function tableRequest(
         default:
             throw unsupportedMethod(method);
     }
-    void rowsIn;
 
     return execute(deps, request, identity, ctx.schema, readOnly, rollback, async (client, result, planned) => {
         const pageTotal = Number(result.page_total);
@@ -445,7 +440,6 @@ function resolveFunction(cache: SchemaCache, schema: string, name: string, keys:
             if (ok) matches.push({ fn, singleUnnamed: true });
         }
     }
-    void bodyIsObject;
     if (matches.length === 1) return matches[0]!;
     if (matches.length > 1) {
         throw new ApiError(
@@ -743,5 +737,4 @@ function applyGucOverrides(outcome: Outcome, row: StatementResult): void {
     }
 }
 
-export { JSON_CT };
 export type { MediaType };

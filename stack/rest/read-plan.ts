@@ -400,7 +400,7 @@ function limitSql(node: ReadNode): string {
 }
 
 /** SELECT … FROM … for one node (the root or an embedded subquery). */
-export function nodeQuery(node: ReadNode, params: Params, root: boolean, from?: string): string {
+export function nodeQuery(node: ReadNode, params: Params, _root: boolean, from?: string): string {
     const parts = selectParts(node);
     const joins = joinsSql(node, params);
     const where = whereConditions(node, params, columnType);
@@ -411,7 +411,6 @@ export function nodeQuery(node: ReadNode, params: Params, root: boolean, from?: 
     if (parts.hasAggregate && parts.groupBy.length) sql += ` GROUP BY ${parts.groupBy.join(', ')}`;
     sql += orderSql(node);
     sql += limitSql(node);
-    void root;
     return sql;
 }
 

@@ -347,16 +347,11 @@ export function rpcStatement(
     const kind = fn.returnsSet ? 'rows' : 'single-row';
     const stmt: Statement = { sql: wrap(main, total, bodyExpression(media, kind)), params: params.values };
     if (fn.returnsSet && (prefs.count === 'planned' || prefs.count === 'estimated')) {
-        const p2 = new Params();
-        // Arguments are re-bound for the EXPLAIN statement.
+        // The EXPLAIN runs the whole call again with its own parameters.
         const rebuilt = rpcStatement(ctx, call, { ...q }, { ...prefs, count: undefined }, media, maxRows, range);
-        void p2;
         stmt.explainCountSql = `EXPLAIN (FORMAT JSON) ${rebuilt.sql}`;
         stmt.explainCountParams = rebuilt.params;
     }
     return stmt;
 }
 
-export function ensure(condition: unknown, error: () => ApiError): asserts condition {
-    if (!condition) throw error();
-}
