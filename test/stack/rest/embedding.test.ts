@@ -376,6 +376,26 @@ describe('embedded modifiers (referencedTable)', () => {
         expect(data).toEqual([{ name: 'Alice', orders: [{ id: 2, status: 'shipped' }] }]);
     });
 
+    it('filters apply at any embed depth', async () => {
+        const { data, error } = await rest
+            .anonClient()
+            .from('customers')
+            .select('name,orders(id,order_items(quantity))')
+            .eq('id', 1)
+            .gt('orders.order_items.quantity', 1)
+            .order('id', { referencedTable: 'orders' });
+        expect(error).toBeNull();
+        expect(data).toEqual([
+            {
+                name: 'Alice',
+                orders: [
+                    { id: 1, order_items: [{ quantity: 2 }] },
+                    { id: 2, order_items: [] },
+                ],
+            },
+        ]);
+    });
+
     it('orders the parent by a many-to-one related column', async () => {
         const res = await rest.raw('/orders?select=id,customers(name)&order=customers(name).desc,id.asc');
         expect(res.status).toBe(200);

@@ -188,4 +188,11 @@ describe('CORS', () => {
         const res = await rest.raw('/tags?select=id', { headers: { Origin: 'http://localhost:3000', Prefer: 'count=exact' } });
         expect((res.headers.get('access-control-expose-headers') ?? '').toLowerCase()).toContain('content-range');
     });
+
+    it('OPTIONS on a table lists the allowed methods', async () => {
+        const res = await rest.raw('/customers', { method: 'OPTIONS' });
+        expect(res.status).toBe(200);
+        const allow = (res.headers.get('allow') ?? '').split(',').map((m) => m.trim());
+        expect(allow).toEqual(expect.arrayContaining(['OPTIONS', 'GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE']));
+    });
 });

@@ -49,6 +49,11 @@ describe('comparison operators', () => {
         expect(await ids(orders().lte('total', 12))).toEqual([2, 4]);
     });
 
+    it('numeric equality ignores trailing zeros', async () => {
+        expect(await ids(orders().eq('total', 30.5))).toEqual([1]);
+        expect(await ids(orders().eq('total', '99.990'))).toEqual([3]);
+    });
+
     it('comparison on timestamps', async () => {
         expect(await ids(orders().gte('placed_at', '2024-06-03T00:00:00Z'))).toEqual([3, 4]);
     });
@@ -142,6 +147,11 @@ describe('array, json and range operators', () => {
         expect(await ids(customers().containedBy('tags', ['vip', 'early', 'new']))).toEqual([1, 2, 3, 4, 5]);
         expect(await ids(customers().containedBy('tags', ['vip']))).toEqual([3, 4]);
         expect(await ids(customers().overlaps('tags', ['new', 'early']))).toEqual([1, 2, 5]);
+    });
+
+    it('eq and not.cs on arrays', async () => {
+        expect(await ids(customers().eq('tags', '{vip}'))).toEqual([3]);
+        expect(await ids(customers().not('tags', 'cs', '{vip}'))).toEqual([2, 4, 5]);
     });
 
     it('cs / cd on jsonb', async () => {
@@ -251,6 +261,10 @@ describe('negation and logic trees', () => {
     it('or with operators like is, cs, fts', async () => {
         expect(await ids(customers().or('nickname.is.null,tags.cs.{early}'))).toEqual([1, 2, 4, 5]);
         expect(await ids(products().or('search.fts(english).coffee,stock.is.null'))).toEqual([3, 4]);
+    });
+
+    it('or with like patterns using *', async () => {
+        expect(await ids(customers().or('name.ilike.*li*,name.like.*ob*'))).toEqual([1, 2]);
     });
 
     it('or on a JSON path', async () => {

@@ -137,4 +137,12 @@ describe('unknown tables', () => {
         expect(result.status).toBe(200);
         expect(result.data).toEqual([{ id: 7 }]);
     });
+
+    it('reloadSchema() picks up DDL at once', async () => {
+        await rest.sql('create table public.later_still (id int primary key)');
+        await rest.reloadSchema();
+        const { data, error } = await rest.anonClient().from('later_still').select('id');
+        expect(error).toBeNull();
+        expect(data).toEqual([]);
+    });
 });

@@ -154,6 +154,22 @@ describe('insert', () => {
         expect(res.headers.get('location')).toBeNull();
     });
 
+    it('an empty array inserts nothing: 201 []', async () => {
+        const res = await rest.raw('/tags', {
+            method: 'POST',
+            headers: { 'Content-Type': 'application/json', Prefer: 'return=representation' },
+            body: '[]',
+        });
+        expect(res.status).toBe(201);
+        expect(await res.json()).toEqual([]);
+    });
+
+    it('the representation can include computed fields', async () => {
+        const { data, error } = await rest.anonClient().from('customers').insert({ id: 17, name: 'Max', email: 'max@example.com' }).select('id,label');
+        expect(error).toBeNull();
+        expect(data).toEqual([{ id: 17, label: 'Max <max@example.com>' }]);
+    });
+
     it('generated columns are computed on insert', async () => {
         const { data, error } = await rest
             .anonClient()
@@ -176,6 +192,28 @@ describe('insert errors', () => {
             details: null,
             hint: null,
         });
+    });
+
+    it('an unknown column in columns=: 400 PGRST204', async () => {
+        const res = await rest.raw('/tags?columns=id,nope', {
+            method: 'POST',
+            headers: { 'Content-Type': 'application/json' },
+            body: JSON.stringify([{ id: 80, nope: 1 }]),
+        });
+        expect(res.status).toBe(400);
+        expect(await res.json()).toEqual({
+            code: 'PGRST204',
+            message: "Could not find the 'nope' column of 'tags' in the schema cache",
+            details: null,
+            hint: null,
+        });
+    });
+
+    it('on_conflict without a matching unique constraint: 400 42P10', async () => {
+        const { error, status } = await rest.anonClient().from('tags').upsert({ id: 81, label: 'x' }, { onConflict: 'label' });
+        expect(status).toBe(400);
+        expect(error!.code).toBe('42P10');
+        expect(error!.message).toBe('there is no unique or exclusion constraint matching the ON CONFLICT specification');
     });
 
     it('a duplicate key: 409 23505', async () => {
