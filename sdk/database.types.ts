@@ -312,6 +312,7 @@ export type Database = {
           number: string;
           paid_at: string | null;
           payment_status: Database['public']['Enums']['payment_status'];
+          request_fingerprint: string | null;
           shipping_address: Json | null;
           shipping_amount: number;
           status: Database['public']['Enums']['order_status'];
@@ -341,6 +342,7 @@ export type Database = {
           number: string;
           paid_at?: string | null;
           payment_status?: Database['public']['Enums']['payment_status'];
+          request_fingerprint?: string | null;
           shipping_address?: Json | null;
           shipping_amount?: number;
           status?: Database['public']['Enums']['order_status'];
@@ -369,6 +371,7 @@ export type Database = {
           number?: string;
           paid_at?: string | null;
           payment_status?: Database['public']['Enums']['payment_status'];
+          request_fingerprint?: string | null;
           shipping_address?: Json | null;
           shipping_amount?: number;
           status?: Database['public']['Enums']['order_status'];
@@ -777,6 +780,7 @@ export type Database = {
           number: string;
           paid_at: string | null;
           payment_status: Database['public']['Enums']['payment_status'];
+          request_fingerprint: string | null;
           shipping_address: Json | null;
           shipping_amount: number;
           status: Database['public']['Enums']['order_status'];
@@ -861,6 +865,7 @@ export type Database = {
           number: string;
           paid_at: string | null;
           payment_status: Database['public']['Enums']['payment_status'];
+          request_fingerprint: string | null;
           shipping_address: Json | null;
           shipping_amount: number;
           status: Database['public']['Enums']['order_status'];
@@ -926,6 +931,7 @@ export type Database = {
           number: string;
           paid_at: string | null;
           payment_status: Database['public']['Enums']['payment_status'];
+          request_fingerprint: string | null;
           shipping_address: Json | null;
           shipping_amount: number;
           status: Database['public']['Enums']['order_status'];

@@ -126,6 +126,8 @@ create table public.orders (
     shipping_address jsonb check (shipping_address is null or jsonb_typeof(shipping_address) = 'object'),
     billing_address jsonb check (billing_address is null or jsonb_typeof(billing_address) = 'object'),
     idempotency_key text not null check (length(idempotency_key) between 1 and 200),
+    -- what the key was used for: a replay with another cart or other items is refused
+    request_fingerprint text,
     tracking_number text,
     version integer not null default 1,
     expires_at timestamptz not null,

@@ -421,6 +421,7 @@ declare
     v_subtotal bigint;
     v_line record;
     v_email text;
+    v_fingerprint text := case when p_cart_id is not null then 'cart:' || p_cart_id else 'items:' || md5(p_items::text) end;
 begin
     if v_user is null then
         raise exception using errcode = '42501', message = 'place_order: sign in to place an order';
@@ -439,6 +440,9 @@ begin
     perform pg_advisory_xact_lock(hashtextextended('place_order:' || v_user || ':' || p_idempotency_key, 0));
     select * into v_order from public.orders o where o.user_id = v_user and o.idempotency_key = p_idempotency_key;
     if found then
+        if v_order.request_fingerprint is distinct from v_fingerprint then
+            raise exception using errcode = 'TB005', message = 'place_order: this idempotency key was already used for a different order';
+        end if;
         return v_order;
     end if;
 
@@ -520,12 +524,12 @@ begin
 
     insert into public.orders (
         number, user_id, cart_id, currency, subtotal_amount, discount_amount, shipping_amount, tax_amount,
-        total_amount, email, shipping_address, billing_address, idempotency_key, expires_at, created_at
+        total_amount, email, shipping_address, billing_address, idempotency_key, request_fingerprint, expires_at, created_at
     )
     values (
         'TB-' || lpad(nextval('private.order_number_seq')::text, 6, '0'), v_user, p_cart_id,
         (v_lines -> 0 ->> 'currency'), v_subtotal, 0, 0, 0, v_subtotal, v_email,
-        p_shipping_address, coalesce(p_billing_address, p_shipping_address), p_idempotency_key,
+        p_shipping_address, coalesce(p_billing_address, p_shipping_address), p_idempotency_key, v_fingerprint,
         -- the caller's clock may move the deadline earlier, never past a day from now
         least(p_now + p_reservation_ttl, now() + interval '24 hours'), least(p_now, now())
     )

@@ -160,6 +160,8 @@ describe('invariant 1: no oversell', () => {
         const results = await Promise.all(Array.from({ length: 5 }, () => placeOrder(db, ada, [{ variant_id: variant.id, quantity: 3 }], key)));
         expect(new Set(results.map((r) => r.id)).size).toBe(1);
         expect(await level(variant.id)).toMatchObject({ reserved: 3 });
+        await expect(placeOrder(db, ada, [{ variant_id: variant.id, quantity: 4 }], key)).rejects.toMatchObject({ code: 'TB005' });
+        expect(await level(variant.id)).toMatchObject({ reserved: 3 });
     });
 });
 
