@@ -103,6 +103,7 @@ const CORS_HEADERS = {
     'access-control-allow-methods': 'GET, POST, PUT, DELETE, OPTIONS',
     'access-control-allow-headers': 'authorization, apikey, content-type, x-client-info, x-supabase-api-version',
     'access-control-max-age': '86400',
+    'access-control-expose-headers': 'x-total-count, link, x-supabase-api-version',
 };
 
 export async function createAuthService(options: AuthServiceOptions): Promise<AuthService> {

@@ -5,7 +5,7 @@ import type { AuthSettings } from './settings.js';
 export type MailKind = 'confirmation' | 'invite' | 'magic_link' | 'recovery' | 'email_change' | 'reauthentication';
 
 const SUBJECTS: Record<MailKind, string> = {
-    confirmation: 'Confirm Your Signup',
+    confirmation: 'Confirm Your Email',
     invite: 'You have been invited',
     magic_link: 'Your Magic Link',
     recovery: 'Reset Your Password',
@@ -32,8 +32,8 @@ function bodies(kind: MailKind, d: TemplateData): { html: string; text: string }
     switch (kind) {
         case 'confirmation':
             return {
-                html: `<h2>Confirm your signup</h2>\n\n<p>Follow this link to confirm your user:</p>\n<p><a href="${link}">Confirm your mail</a></p>\n<p>Alternatively, enter the code: ${d.token}</p>`,
-                text: `Confirm your signup\n\nFollow this link to confirm your user:\n${d.confirmationUrl}\n\nAlternatively, enter the code: ${d.token}\n`,
+                html: `<h2>Confirm your email</h2>\n\n<p>Follow this link to confirm your email:</p>\n<p><a href="${link}">Confirm your email address</a></p>\n<p>Alternatively, enter the code: ${d.token}</p>`,
+                text: `Confirm your email\n\nFollow this link to confirm your email:\n${d.confirmationUrl}\n\nAlternatively, enter the code: ${d.token}\n`,
             };
         case 'invite':
             return {
@@ -47,13 +47,13 @@ function bodies(kind: MailKind, d: TemplateData): { html: string; text: string }
             };
         case 'recovery':
             return {
-                html: `<h2>Reset Password</h2>\n\n<p>Follow this link to reset the password for your user:</p>\n<p><a href="${link}">Reset Password</a></p>\n<p>Alternatively, enter the code: ${d.token}</p>`,
-                text: `Reset Password\n\nFollow this link to reset the password for your user:\n${d.confirmationUrl}\n\nAlternatively, enter the code: ${d.token}\n`,
+                html: `<h2>Reset password</h2>\n\n<p>Follow this link to reset the password for your user:</p>\n<p><a href="${link}">Reset password</a></p>\n<p>Alternatively, enter the code: ${d.token}</p>`,
+                text: `Reset password\n\nFollow this link to reset the password for your user:\n${d.confirmationUrl}\n\nAlternatively, enter the code: ${d.token}\n`,
             };
         case 'email_change':
             return {
-                html: `<h2>Confirm Change of Email</h2>\n\n<p>Follow this link to confirm the update of your email from ${escapeHtml(d.email)} to ${escapeHtml(d.newEmail ?? '')}:</p>\n<p><a href="${link}">Change Email</a></p>\n<p>Alternatively, enter the code: ${d.token}</p>`,
-                text: `Confirm Change of Email\n\nFollow this link to confirm the update of your email from ${d.email} to ${d.newEmail ?? ''}:\n${d.confirmationUrl}\n\nAlternatively, enter the code: ${d.token}\n`,
+                html: `<h2>Confirm email address change</h2>\n\n<p>Follow this link to confirm the update of your email address from ${escapeHtml(d.email)} to ${escapeHtml(d.newEmail ?? '')}:</p>\n<p><a href="${link}">Change email address</a></p>\n<p>Alternatively, enter the code: ${d.token}</p>`,
+                text: `Confirm email address change\n\nFollow this link to confirm the update of your email address from ${d.email} to ${d.newEmail ?? ''}:\n${d.confirmationUrl}\n\nAlternatively, enter the code: ${d.token}\n`,
             };
         case 'reauthentication':
             return {
@@ -72,8 +72,38 @@ const CONFIG_TEMPLATE_NAMES: Record<MailKind, string> = {
     reauthentication: 'reauthentication',
 };
 
+/** Fills GoTrue template variables ({{ .ConfirmationURL }}, {{ .Token }}, …) of a custom template. */
+function fillTemplate(template: string, d: TemplateData): string {
+    const values: Record<string, string> = {
+        ConfirmationURL: d.confirmationUrl,
+        Token: d.token,
+        TokenHash: d.tokenHash,
+        SiteURL: d.siteUrl,
+        Email: d.email,
+        NewEmail: d.newEmail ?? '',
+        RedirectTo: d.redirectTo,
+    };
+    return template.replace(/\{\{\s*\.(\w+)\s*\}\}/g, (whole, name: string) => (name in values ? escapeHtml(values[name]!) : whole));
+}
+
+function htmlToText(html: string): string {
+    return html
+        .replace(/<a [^>]*href="([^"]*)"[^>]*>(.*?)<\/a>/gi, '$2 ( $1 )')
+        .replace(/<br\s*\/?>|<\/(p|h\d|div|li)>/gi, '\n')
+        .replace(/<[^>]+>/g, '')
+        .replace(/&amp;/g, '&')
+        .replace(/\n{3,}/g, '\n\n')
+        .trim();
+}
+
 export function renderMail(settings: AuthSettings, kind: MailKind, data: TemplateData): { subject: string; html: string; text: string } {
-    const subject = settings.email.subjects[CONFIG_TEMPLATE_NAMES[kind]] ?? SUBJECTS[kind];
+    const name = CONFIG_TEMPLATE_NAMES[kind];
+    const subject = settings.email.subjects[name] ?? SUBJECTS[kind];
+    const custom = settings.email.templates[name];
+    if (custom) {
+        const html = fillTemplate(custom, data);
+        return { subject, html, text: htmlToText(html) };
+    }
     return { subject, ...bodies(kind, data) };
 }
 

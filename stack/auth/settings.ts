@@ -1,5 +1,7 @@
 // The [auth] section of supabase/config.toml, validated once at start: a bad value or an
 // unknown key fails naming the key. Durations are Go-style strings ("1s", "24h").
+import fs from 'node:fs';
+import path from 'node:path';
 import { z } from 'zod';
 import { ConfigError, type ProjectConfig } from '../config.js';
 
@@ -128,6 +130,8 @@ export interface AuthSettings {
         otpLength: number;
         otpExpirySeconds: number;
         subjects: Record<string, string>;
+        /** Custom template bodies ([auth.email.template.<name>] content_path), by template name. */
+        templates: Record<string, string>;
     };
     mfa: { maxEnrolledFactors: number; totpEnroll: boolean; totpVerify: boolean };
     sessions: { timeboxMs: number | undefined; inactivityTimeoutMs: number | undefined };
@@ -156,8 +160,17 @@ export function authSettingsFromConfig(config: ProjectConfig): AuthSettings {
         customAccessTokenHook = { schema: match[1]!, fn: match[2]! };
     }
     const subjects: Record<string, string> = {};
+    const templates: Record<string, string> = {};
     for (const [name, template] of Object.entries(a.email.template ?? {})) {
         if (typeof template.subject === 'string') subjects[name] = template.subject;
+        if (typeof template.content_path === 'string' && template.content_path) {
+            const file = path.resolve(config.workdir, template.content_path);
+            try {
+                templates[name] = fs.readFileSync(file, 'utf8');
+            } catch (error) {
+                throw new ConfigError(`supabase/config.toml [auth.email.template.${name}] content_path: ${(error as Error).message}`);
+            }
+        }
     }
     return {
         siteUrl: a.site_url,
@@ -182,6 +195,7 @@ export function authSettingsFromConfig(config: ProjectConfig): AuthSettings {
             otpLength: a.email.otp_length,
             otpExpirySeconds: a.email.otp_expiry,
             subjects,
+            templates,
         },
         mfa: { maxEnrolledFactors: a.mfa.max_enrolled_factors, totpEnroll: a.mfa.totp.enroll_enabled, totpVerify: a.mfa.totp.verify_enabled },
         sessions: {

@@ -37,7 +37,7 @@ describe('sign-up with confirmations on', () => {
         expect(data.user?.confirmation_sent_at).toBeTruthy();
         expect(data.user?.email_confirmed_at).toBeUndefined();
         const message = auth.mail.latest(address);
-        expect(message.subject).toBe('Confirm Your Signup');
+        expect(message.subject).toBe('Confirm Your Email');
         expect(auth.mail.link(message)).toContain('/auth/v1/verify?token=');
     });
 
