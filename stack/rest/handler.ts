@@ -347,7 +347,7 @@ async function locationHeader(client: pg.PoolClient, rel: Relation, result: Stat
 
 function validatePut(rel: Relation, q: QueryParams, rows: JsonRows, isArray: boolean): void {
     if (q.limits.length || q.offsets.length) {
-        throw new ApiError(400, 'PGRST114', 'limit/offset querystring parameters are not allowed for PUT');
+        throw new ApiError(400, 'PGRST114', 'Range header and limit/offset querystring parameters are not allowed for PUT');
     }
     const pk = rel.pk;
     const eqFilters = q.filters.filter((f) => !f.path.length);
@@ -695,7 +695,8 @@ async function execute(
         if (deps.schemas.length > 1) outcome.headers.set('Content-Profile', schema);
         return httpResponse(outcome.body, { status: outcome.status, headers: outcome.headers });
     } catch (error) {
-        release();
+        // A failure without SQLSTATE means the connection itself broke: do not reuse it.
+        release(!(error instanceof ApiError) && typeof (error as { code?: unknown })?.code !== 'string');
         if (error instanceof ApiError) throw error;
         const pgErr = error as { code?: string; message: string; detail?: string; hint?: string };
         if (pgErr && typeof pgErr.code === 'string') throw fromPgError(pgErr, identity.authenticated);
