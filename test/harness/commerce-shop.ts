@@ -98,6 +98,8 @@ export type StripeEventType =
     | 'payment_intent.canceled'
     | 'checkout.session.completed'
     | 'checkout.session.expired'
+    | 'checkout.session.async_payment_succeeded'
+    | 'checkout.session.async_payment_failed'
     | 'charge.refunded'
     | 'refund.updated'
     | 'charge.dispute.created'

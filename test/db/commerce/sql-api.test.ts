@@ -170,6 +170,21 @@ describe('payment flow through Stripe events', () => {
         ]);
     });
 
+    it('a Checkout Session paid by a delayed method: completed unpaid, then the async result decides', async () => {
+        const settle = async (outcome: 'checkout.session.async_payment_succeeded' | 'checkout.session.async_payment_failed') => {
+            const order = await placeOrder(db, ada, [{ variant_id: shop.variants[2]!.id, quantity: 1 }]);
+            const session = stripeId('cs_test');
+            const paymentIntent = stripeId('pi');
+            const amount = Number(order.total_amount);
+            const completed = stripeEvent('checkout.session.completed', { orderId: order.id, checkoutSession: session, paymentIntent, amount });
+            completed.data.object.payment_status = 'unpaid';
+            expect(await applyEvent(db, completed)).toMatchObject({ status: 'applied', order_status: 'pending_payment', payment_status: 'unpaid' });
+            return applyEvent(db, stripeEvent(outcome, { orderId: order.id, checkoutSession: session, paymentIntent, amount }));
+        };
+        expect(await settle('checkout.session.async_payment_succeeded')).toMatchObject({ order_status: 'paid', payment_status: 'captured' });
+        expect(await settle('checkout.session.async_payment_failed')).toMatchObject({ order_status: 'pending_payment', payment_status: 'failed' });
+    });
+
     it('a failed payment keeps the order open for a retry, and a later success pays it', async () => {
         const order = await placeOrder(db, ada, [{ variant_id: shop.variants[1]!.id, quantity: 1 }]);
         const paymentIntent = stripeId('pi');
