@@ -1075,11 +1075,22 @@ begin
         limit p_limit
         for update skip locked
     )
-    update private.outbox o
-    set status = 'processing', attempts = o.attempts + 1, locked_until = p_now + p_visibility, locked_by = p_worker
-    from candidates c
-    where o.id = c.id
-    returning o.id, o.topic, o.aggregate_type, o.aggregate_id, o.payload, o.idempotency_key, o.attempts;
+    , claimed as (
+        update private.outbox o
+        set status = 'processing', attempts = o.attempts + 1, locked_until = p_now + p_visibility, locked_by = p_worker
+        from candidates c
+        where o.id = c.id
+        returning o.id, o.topic, o.aggregate_type, o.aggregate_id, o.payload, o.idempotency_key, o.attempts
+    )
+    , retried as (
+        -- an ERP push that failed before is queued again while it is retried
+        update public.orders ord set erp_status = 'queued'
+        from claimed
+        where p_topic = 'erp.order.upsert' and ord.id = claimed.aggregate_id and ord.erp_status = 'failed'
+    )
+    select claimed.id, claimed.topic, claimed.aggregate_type, claimed.aggregate_id, claimed.payload,
+           claimed.idempotency_key, claimed.attempts
+    from claimed;
 end;
 $$;
 

@@ -422,6 +422,7 @@ describe('invariant 6: nothing sent twice, nothing lost (outbox)', () => {
         for (let attempt = 1; attempt <= message!.max_attempts; attempt++) {
             const claimed = await claim('erp.order.upsert', now, 50);
             expect(claimed.map((r) => r.id)).toContain(message!.id);
+            expect(await db.query('select erp_status from public.orders where id = $1', [paid.id])).toEqual([{ erp_status: 'queued' }]);
             const [failed] = await db.asService((q) =>
                 q<{ r: { status: string; next_attempt_at: string } }>(`select public.fail_outbox_message($1, 'ERP 503', $2) as r`, [message!.id, now]),
             );
@@ -430,6 +431,7 @@ describe('invariant 6: nothing sent twice, nothing lost (outbox)', () => {
                 const delay = (new Date(r.next_attempt_at).getTime() - now.getTime()) / 1000;
                 const full = Math.min(3600, 5 * 2 ** (attempt - 1));
                 expect(r.status).toBe('pending');
+                expect(await db.query('select erp_status from public.orders where id = $1', [paid.id])).toEqual([{ erp_status: 'failed' }]);
                 expect(delay).toBeGreaterThanOrEqual(full / 2);
                 expect(delay).toBeLessThanOrEqual(full);
                 // Postgres keeps microseconds, Date milliseconds: step just past the due time.
