@@ -4,6 +4,8 @@ import path from 'node:path';
 import { createClient, type SupabaseClient, type SupabaseClientOptions } from '@supabase/supabase-js';
 import { afterAll, beforeAll } from 'vitest';
 import { createAuthService } from '../../stack/auth/index.js';
+import { createGateway } from '../../stack/gateway/index.js';
+import { apiKeysFor } from '../../stack/gateway/keys.js';
 import { loadProjectConfig } from '../../stack/config.js';
 import { listen, type FetchHandler, type Listening } from '../../stack/http.js';
 import { jwtKeysFromConfig, type JwtKeys } from '../../stack/jwt.js';
@@ -46,13 +48,18 @@ export interface AuthHarness {
     advance(ms: number): void;
     now(): Date;
     /** A fresh browser-like client (anon key, in-memory storage, no auto refresh). */
-    client(options?: { flowType?: 'implicit' | 'pkce' }): SupabaseClient;
+    client(options?: { flowType?: 'implicit' | 'pkce'; key?: string }): SupabaseClient;
     admin(): SupabaseClient;
     /** Raw request to /auth/v1 + path. */
     fetch(path: string, init?: RequestInit): Promise<Response>;
 }
 
-export function useAuthService(fixture: AuthFixture, setup?: (db: TestDatabase) => Promise<void>): AuthHarness {
+export interface AuthHarnessOptions {
+    /** Serve through the stack's API gateway (opaque keys, header rewriting) instead of a bare prefix strip. */
+    gateway?: boolean;
+}
+
+export function useAuthService(fixture: AuthFixture, setup?: (db: TestDatabase) => Promise<void>, options: AuthHarnessOptions = {}): AuthHarness {
     const db = useTestDatabase();
     const catcher = createMailCatcher();
     let offset = 0;
@@ -66,15 +73,16 @@ export function useAuthService(fixture: AuthFixture, setup?: (db: TestDatabase) 
         const config = loadProjectConfig(path.join(PROJECT_ROOT, 'test/fixtures/auth', fixture));
         jwt = jwtKeysFromConfig(config);
         let inner: FetchHandler = async () => new Response('starting', { status: 503 });
-        listening = await listen(
-            async (request, info) => {
-                const url = new URL(request.url);
-                if (!url.pathname.startsWith('/auth/v1')) return new Response('not found', { status: 404 });
-                url.pathname = url.pathname.slice('/auth/v1'.length) || '/';
-                return inner(new Request(url, request), info);
-            },
-            { port: 0 },
-        );
+        const stripPrefix: FetchHandler = async (request, info) => {
+            const url = new URL(request.url);
+            if (!url.pathname.startsWith('/auth/v1')) return new Response('not found', { status: 404 });
+            url.pathname = url.pathname.slice('/auth/v1'.length) || '/';
+            return inner(new Request(url, request), info);
+        };
+        const front: FetchHandler = options.gateway
+            ? createGateway({ routes: { '/auth/v1': (request, info) => inner(request, info) }, keys: await apiKeysFor(jwt), jwt, accessLog: () => {} })
+            : stripPrefix;
+        listening = await listen(front, { port: 0 });
         const service = await createAuthService({ dbUrl: db.url, config, jwt, publicUrl: `${listening.url}/auth/v1`, mail: catcher, now });
         inner = service.handler;
         close = service.close;
@@ -126,9 +134,9 @@ export function useAuthService(fixture: AuthFixture, setup?: (db: TestDatabase) 
             offset += ms;
         },
         now,
-        client: (options = {}) =>
-            createClient(started().url, LOCAL_ANON_KEY, {
-                auth: { persistSession: false, autoRefreshToken: false, detectSessionInUrl: false, flowType: options.flowType ?? 'implicit' },
+        client: (clientOptions = {}) =>
+            createClient(started().url, clientOptions.key ?? LOCAL_ANON_KEY, {
+                auth: { persistSession: false, autoRefreshToken: false, detectSessionInUrl: false, flowType: clientOptions.flowType ?? 'implicit' },
                 realtime,
             }),
         admin: () =>
