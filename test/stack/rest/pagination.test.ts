@@ -146,6 +146,13 @@ describe('[api] max_rows', () => {
         expect(data).toHaveLength(1000);
     });
 
+    it('applies to function results too', async () => {
+        const { data, error } = await rest.anonClient().rpc('series', { n: 1200 });
+        expect(error).toBeNull();
+        expect(data).toHaveLength(1000);
+        expect((data as number[])[999]).toBe(1000);
+    });
+
     it('an offset still pages past max_rows', async () => {
         const { data } = await rest.anonClient().from('numbers').select('n').order('n').range(1000, 1010);
         expect(data).toEqual([{ n: 1001 }, { n: 1002 }, { n: 1003 }, { n: 1004 }, { n: 1005 }]);

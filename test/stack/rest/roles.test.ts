@@ -3,7 +3,7 @@
 // claims into another under concurrency.
 import { UnsecuredJWT } from 'jose';
 import { describe, expect, it } from 'vitest';
-import { LOCAL_ANON_KEY } from '../../../stack/keys.js';
+import { LOCAL_ANON_KEY, LOCAL_SERVICE_ROLE_KEY } from '../../../stack/keys.js';
 import { ALICE, BOB, useRestService } from '../../harness/rest.js';
 
 const rest = useRestService();
@@ -161,6 +161,12 @@ describe('request context', () => {
         expect(me.role).toBe('anon');
     });
 
+    it('an apikey header without Authorization decides the role (rest-api.md, per request 1)', async () => {
+        const res = await fetch(`${rest.restUrl}/rpc/whoami`, { headers: { apikey: LOCAL_SERVICE_ROLE_KEY } });
+        expect(res.status).toBe(200);
+        expect(((await res.json()) as Whoami).role).toBe('service_role');
+    });
+
     it('no Authorization header at all runs as anon', async () => {
         const res = await fetch(`${rest.restUrl}/rpc/whoami`);
         expect(res.status).toBe(200);
@@ -224,6 +230,20 @@ describe('invalid JWTs', () => {
     it('the anon key itself is valid', async () => {
         const res = await rest.raw('/customers?select=id&limit=1', { headers: { Authorization: `Bearer ${LOCAL_ANON_KEY}` } });
         expect(res.status).toBe(200);
+    });
+});
+
+describe('per-role settings', () => {
+    it("anon's statement_timeout (3s) applies: 500 57014", { timeout: 20_000 }, async () => {
+        const res = await rest.raw('/rpc/sleepy', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: '{"seconds": 3.5}' });
+        expect(res.status).toBe(500);
+        expect(await res.json()).toEqual({ code: '57014', message: 'canceling statement due to statement timeout', details: null, hint: null });
+    });
+
+    it('the service role has no such timeout', { timeout: 20_000 }, async () => {
+        const { data, error } = await rest.serviceClient().rpc('sleepy', { seconds: 3.5 });
+        expect(error).toBeNull();
+        expect(data).toBe(1);
     });
 });
 

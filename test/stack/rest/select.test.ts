@@ -94,6 +94,19 @@ describe('select columns', () => {
     });
 });
 
+describe('identifiers that need quoting', () => {
+    it('case-sensitive table and column names work unquoted; names with spaces are double-quoted', async () => {
+        const { data, error } = await rest.anonClient().from('CamelCase').select('userId,"Display Name"').gt('userId', 1);
+        expect(error).toBeNull();
+        expect(data).toEqual([{ userId: 2, 'Display Name': 'Two' }]);
+    });
+
+    it('ordering by a case-sensitive column', async () => {
+        const { data } = await rest.anonClient().from('CamelCase').select('userId').order('userId', { ascending: false });
+        expect(data).toEqual([{ userId: 2 }, { userId: 1 }]);
+    });
+});
+
 describe('JSON paths', () => {
     it('-> returns JSON under the last key name', async () => {
         const { data, error } = await rest.anonClient().from('customers').select('id,meta->color,meta->dims').order('id').limit(3);

@@ -170,6 +170,19 @@ describe('insert', () => {
         expect(data).toEqual([{ id: 17, label: 'Max <max@example.com>' }]);
     });
 
+    it('a text/csv body inserts one row per line', async () => {
+        const res = await rest.raw('/tags', {
+            method: 'POST',
+            headers: { 'Content-Type': 'text/csv', Prefer: 'return=representation' },
+            body: 'id,label\n60,csv one\n61,"csv, two"',
+        });
+        expect(res.status).toBe(201);
+        expect(await res.json()).toEqual([
+            { id: 60, label: 'csv one' },
+            { id: 61, label: 'csv, two' },
+        ]);
+    });
+
     it('generated columns are computed on insert', async () => {
         const { data, error } = await rest
             .anonClient()
@@ -433,6 +446,14 @@ describe('update', () => {
         const full = await rest.anonClient().from('employees').update({ name: 'Nobody' }).eq('id', 999).select();
         expect(full.status).toBe(200);
         expect(full.data).toEqual([]);
+    });
+
+    it('updates through an auto-updatable view', async () => {
+        const { data, error, status } = await rest.anonClient().from('order_summaries').update({ total: 31 }).eq('id', 1).select();
+        expect(error).toBeNull();
+        expect(status).toBe(200);
+        expect(data).toEqual([{ id: 1, customer_id: 1, status: 'paid', total: 31 }]);
+        expect(await rest.sql('select total::text from public.orders where id = 1')).toEqual([{ total: '31.00' }]);
     });
 
     it('updates jsonb and array columns', async () => {
