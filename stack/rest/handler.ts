@@ -684,7 +684,11 @@ async function execute(
             }
             outcome = await respond(client, row, planned);
             applyGucOverrides(outcome, row);
-            if (rollback) await client.query('ROLLBACK');
+            if (readOnly && !rollback) {
+                // Nothing to make durable: answer without waiting for the COMMIT round trip.
+                // The pool hands the connection out again with the COMMIT queued first.
+                client.query('COMMIT').catch(() => {});
+            } else if (rollback) await client.query('ROLLBACK');
             else await client.query('COMMIT');
         } catch (error) {
             await client.query('ROLLBACK').catch(() => release(true));
