@@ -33,14 +33,28 @@ export interface RequestFacts {
 
 export type Tx = pg.PoolClient;
 
+const afterCommitWork = new WeakMap<Tx, Array<() => Promise<void>>>();
+
+/** Runs `work` once the transaction of `tx` has committed (mail goes out only for stored tokens). */
+export function afterCommit(tx: Tx, work: () => Promise<void>): void {
+    const queue = afterCommitWork.get(tx);
+    if (queue) queue.push(work);
+    else void work();
+}
+
 export async function transaction<T>(ctx: AuthContext, fn: (tx: Tx) => Promise<T>): Promise<T> {
     const client = await ctx.pool.connect();
+    const queue: Array<() => Promise<void>> = [];
+    afterCommitWork.set(client, queue);
     try {
         await client.query('begin');
         const result = await fn(client);
         await client.query('commit');
+        afterCommitWork.delete(client);
+        for (const work of queue) await work();
         return result;
     } catch (error) {
+        afterCommitWork.delete(client);
         await client.query('rollback').catch(() => {});
         throw error;
     } finally {

@@ -3,7 +3,7 @@
 // link carries that hash (prefixed "pkce_" for PKCE flows) to /verify.
 import { createHash, randomInt, randomUUID } from 'node:crypto';
 import type pg from 'pg';
-import type { AuthContext, Tx } from './context.js';
+import { afterCommit, type AuthContext, type Tx } from './context.js';
 import { tooManyRequests } from './errors.js';
 import { MAIL_FROM, renderMail, type MailKind } from './mail-templates.js';
 import type { UserRecord } from './users.js';
@@ -91,7 +91,7 @@ export function verifyLink(ctx: AuthContext, hash: string, type: string, redirec
     return `${ctx.publicUrl}/verify?token=${encodeURIComponent(hash)}&type=${type}&redirect_to=${encodeURIComponent(redirectTo)}`;
 }
 
-async function deliver(ctx: AuthContext, to: string, kind: MailKind, data: { otp: string; hash: string; type: string; redirectTo: string; email: string; newEmail?: string }) {
+async function deliver(ctx: AuthContext, tx: Tx, to: string, kind: MailKind, data: { otp: string; hash: string; type: string; redirectTo: string; email: string; newEmail?: string }) {
     const rendered = renderMail(ctx.settings, kind, {
         confirmationUrl: verifyLink(ctx, data.hash, data.type, data.redirectTo),
         token: data.otp,
@@ -101,7 +101,7 @@ async function deliver(ctx: AuthContext, to: string, kind: MailKind, data: { otp
         newEmail: data.newEmail,
         redirectTo: data.redirectTo,
     });
-    await ctx.mail.send({ to: [to], from: MAIL_FROM, ...rendered });
+    afterCommit(tx, () => ctx.mail.send({ to: [to], from: MAIL_FROM, ...rendered }));
 }
 
 export interface SendOptions {
@@ -127,7 +127,7 @@ export async function sendConfirmation(ctx: AuthContext, tx: Tx, user: UserRecor
     await storeOneTimeToken(ctx, tx, user.id, 'confirmation_token', hash, email);
     user.confirmation_token = hash;
     user.confirmation_sent_at = now;
-    await deliver(ctx, email, options.invite ? 'invite' : 'confirmation', { otp, hash, type: options.invite ? 'invite' : 'signup', redirectTo: options.redirectTo, email });
+    await deliver(ctx, tx, email, options.invite ? 'invite' : 'confirmation', { otp, hash, type: options.invite ? 'invite' : 'signup', redirectTo: options.redirectTo, email });
 }
 
 /** Recovery and magic link mails share the recovery token column. */
@@ -142,7 +142,7 @@ export async function sendRecoveryToken(ctx: AuthContext, tx: Tx, user: UserReco
     await storeOneTimeToken(ctx, tx, user.id, 'recovery_token', hash, email);
     user.recovery_token = hash;
     user.recovery_sent_at = now;
-    await deliver(ctx, email, kind, { otp, hash, type: kind === 'recovery' ? 'recovery' : 'magiclink', redirectTo: options.redirectTo, email });
+    await deliver(ctx, tx, email, kind, { otp, hash, type: kind === 'recovery' ? 'recovery' : 'magiclink', redirectTo: options.redirectTo, email });
 }
 
 /**
@@ -173,9 +173,9 @@ export async function sendEmailChange(ctx: AuthContext, tx: Tx, user: UserRecord
     user.email_change = newEmail;
     user.email_change_sent_at = now;
     if (hashCurrent) {
-        await deliver(ctx, current, 'email_change', { otp: otpCurrent, hash: hashCurrent, type: 'email_change', redirectTo: options.redirectTo, email: current, newEmail });
+        await deliver(ctx, tx, current, 'email_change', { otp: otpCurrent, hash: hashCurrent, type: 'email_change', redirectTo: options.redirectTo, email: current, newEmail });
     }
-    await deliver(ctx, newEmail, 'email_change', { otp: otpNew, hash: hashNew, type: 'email_change', redirectTo: options.redirectTo, email: current, newEmail });
+    await deliver(ctx, tx, newEmail, 'email_change', { otp: otpNew, hash: hashNew, type: 'email_change', redirectTo: options.redirectTo, email: current, newEmail });
 }
 
 export async function sendReauthentication(ctx: AuthContext, tx: Tx, user: UserRecord): Promise<void> {
@@ -190,5 +190,5 @@ export async function sendReauthentication(ctx: AuthContext, tx: Tx, user: UserR
     const rendered = renderMail(ctx.settings, 'reauthentication', {
         confirmationUrl: '', token: otp, tokenHash: hash, siteUrl: ctx.settings.siteUrl, email, redirectTo: ctx.settings.siteUrl,
     });
-    await ctx.mail.send({ to: [email], from: MAIL_FROM, ...rendered });
+    afterCommit(tx, () => ctx.mail.send({ to: [email], from: MAIL_FROM, ...rendered }));
 }

@@ -24,3 +24,17 @@ describe('mail catcher', () => {
         expect(catcher.messages()).toEqual([]);
     });
 });
+
+describe('mail catcher search and mailboxes', () => {
+    it('searches by recipient and serves Inbucket-style mailboxes', async () => {
+        const catcher = createMailCatcher();
+        await catcher.send({ to: ['ada@example.test'], from: 'Admin <admin@email.com>', subject: 'Reset Your Password', text: 'code: 123456', html: '<p>code</p>' });
+        await catcher.send({ to: ['bob@example.test'], from: 'Admin <admin@email.com>', subject: 'Your Magic Link', text: 'code: 654321', html: '<p>link</p>' });
+        const found = (await (await get(catcher, '/api/v1/search?query=to:%22ada@example.test%22')).json()) as { messages: Array<{ Subject: string }> };
+        expect(found.messages.map((m) => m.Subject)).toEqual(['Reset Your Password']);
+        const box = (await (await get(catcher, '/api/v1/mailbox/bob')).json()) as Array<{ id: string; subject: string }>;
+        expect(box.map((m) => m.subject)).toEqual(['Your Magic Link']);
+        const one = (await (await get(catcher, `/api/v1/mailbox/bob/${box[0]!.id}`)).json()) as { body: { text: string } };
+        expect(one.body.text).toBe('code: 654321');
+    });
+});
