@@ -18,6 +18,8 @@ export const ENGINE_FIXTURE_DIR = path.join(here, 'fixture');
 
 export interface EngineContext {
     request(pathAndQuery: string, init?: RequestInit): Promise<Response>;
+    /** SQL as the superuser on this file's database. */
+    sql(text: string): Promise<void>;
     sign(claims: Record<string, unknown>): Promise<string>;
     readonly service: RestService;
 }
@@ -29,8 +31,10 @@ export function signJwt(claims: Record<string, unknown>): Promise<string> {
 export function useEngine(options: { poolSize?: number } = {}): EngineContext {
     const dbName = `rest_engine_${randomUUID().replaceAll('-', '').slice(0, 12)}`;
     let service: RestService | undefined;
+    let dbUrl = '';
     beforeAll(async () => {
         const url = await cloneTemplate(dbName);
+        dbUrl = url;
         const client = new pg.Client({ connectionString: url });
         await client.connect();
         try {
@@ -54,6 +58,15 @@ export function useEngine(options: { poolSize?: number } = {}): EngineContext {
             return ready();
         },
         sign: signJwt,
+        async sql(text) {
+            const client = new pg.Client({ connectionString: dbUrl });
+            await client.connect();
+            try {
+                await client.query(text);
+            } finally {
+                await client.end();
+            }
+        },
         async request(pathAndQuery, init = {}) {
             const headers = new Headers(init.headers);
             if (!headers.has('authorization')) headers.set('authorization', `Bearer ${LOCAL_ANON_KEY}`);
