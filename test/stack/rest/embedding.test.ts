@@ -376,6 +376,20 @@ describe('embedded modifiers (referencedTable)', () => {
         expect(data).toEqual([{ name: 'Alice', orders: [{ id: 2, status: 'shipped' }] }]);
     });
 
+    it('or on an !inner embed filters the parents', async () => {
+        const { data, error } = await rest
+            .anonClient()
+            .from('customers')
+            .select('name,orders!inner(id)')
+            .or('status.eq.paid,status.eq.pending', { referencedTable: 'orders' })
+            .order('id');
+        expect(error).toBeNull();
+        expect(data).toEqual([
+            { name: 'Alice', orders: [{ id: 1 }] },
+            { name: 'Bob', orders: [{ id: 3 }] },
+        ]);
+    });
+
     it('filters apply at any embed depth', async () => {
         const { data, error } = await rest
             .anonClient()

@@ -267,6 +267,26 @@ describe('negation and logic trees', () => {
         expect(await ids(customers().or('name.ilike.*li*,name.like.*ob*'))).toEqual([1, 2]);
     });
 
+    it('three levels of nested logic', async () => {
+        expect(await ids(customers().or('and(id.gt.1,or(tier.eq.gold,and(tier.is.null,nickname.eq.E))),id.eq.1'))).toEqual([1, 3, 5]);
+    });
+
+    it('in and is.null on JSON paths', async () => {
+        expect(await ids(customers().in('meta->>color', ['red', 'green']))).toEqual([1, 4, 5]);
+        expect(await ids(customers().is('meta->>color', null))).toEqual([3]);
+    });
+
+    it('_ is the single-character wildcard of like/ilike', async () => {
+        expect(await ids(customers().ilike('name', 'b_b'))).toEqual([2]);
+    });
+
+    it('a long in list', async () => {
+        const values = Array.from({ length: 500 }, (_, i) => i * 2 + 1);
+        const { count, error } = await rest.anonClient().from('numbers').select('n', { count: 'exact', head: true }).in('n', values);
+        expect(error).toBeNull();
+        expect(count).toBe(500);
+    });
+
     it('or on a JSON path', async () => {
         expect(await ids(customers().or('meta->>color.eq.blue,meta->>color.eq.green'))).toEqual([2, 5]);
     });

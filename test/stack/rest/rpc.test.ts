@@ -248,6 +248,28 @@ describe('function errors', () => {
         expect(await res.json()).toEqual({ brewing: true });
     });
 
+    it('an invalid response.headers: 500 PGRST111', async () => {
+        const res = await rest.raw('/rpc/bad_headers', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: '{}' });
+        expect(res.status).toBe(500);
+        expect(await res.json()).toEqual({
+            code: 'PGRST111',
+            message: 'response.headers guc must be a JSON array composed of objects with a single key and a string value',
+            details: null,
+            hint: null,
+        });
+    });
+
+    it('an invalid response.status: 500 PGRST112', async () => {
+        const res = await rest.raw('/rpc/bad_status', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: '{}' });
+        expect(res.status).toBe(500);
+        expect(await res.json()).toEqual({
+            code: 'PGRST112',
+            message: 'response.status guc must be a valid status code',
+            details: null,
+            hint: null,
+        });
+    });
+
     it("RAISE SQLSTATE 'PGRST' sets status, headers and the error body", async () => {
         const res = await rest.raw('/rpc/payment_required', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: '{}' });
         expect(res.status).toBe(402);
