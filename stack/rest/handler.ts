@@ -300,7 +300,7 @@ async function tableRequest(
             applyPreferenceApplied(headers, { count: prefs.count ? prefs.count : undefined, tx: appliedTx, handling: prefs.handling === 'strict' ? 'strict' : undefined, timezone: prefs.timezone });
             return { status, headers, body: method === 'HEAD' ? null : result.body };
         }
-        if (media.kind === 'object' && prefs.return === 'representation' && pageTotal !== 1) throw singularityError(pageTotal);
+        if (media.kind === 'object' && pageTotal !== 1) throw singularityError(pageTotal);
         if (prefs.handling === 'strict' && prefs.maxAffected !== undefined && (kind === 'update' || kind === 'delete') && pageTotal > prefs.maxAffected) {
             throw new ApiError(400, 'PGRST124', 'Query result exceeds max-affected preference constraint', `The query affects ${pageTotal} rows`);
         }
