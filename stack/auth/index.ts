@@ -35,7 +35,6 @@ export interface AuthService {
 
 type Route = (ctx: AuthContext, request: Request, facts: RequestFacts, ...params: string[]) => Promise<Response>;
 
-const UUID = '([0-9a-fA-F-]{36})';
 const ID = '([^/]+)';
 
 const ROUTES: Array<[string, RegExp, Route]> = [
@@ -54,6 +53,7 @@ const ROUTES: Array<[string, RegExp, Route]> = [
     ['GET', /^\/user$/, (ctx, request) => user.getUser(ctx, request)],
     ['PUT', /^\/user$/, user.updateUser],
     ['GET', /^\/reauthenticate$/, user.reauthenticate],
+    ['DELETE', new RegExp(`^/user/identities/${ID}$`), user.unlinkIdentity],
     ['POST', /^\/factors$/, mfa.enrollFactor],
     ['POST', new RegExp(`^/factors/${ID}/challenge$`), mfa.challengeFactor],
     ['POST', new RegExp(`^/factors/${ID}/verify$`), mfa.verifyFactor],
@@ -70,7 +70,6 @@ const ROUTES: Array<[string, RegExp, Route]> = [
     ['PUT', new RegExp(`^/admin/users/${ID}/factors/${ID}$`), admin.factorAdmin],
     ['DELETE', new RegExp(`^/admin/users/${ID}/factors/${ID}$`), admin.factorAdmin],
 ];
-void UUID;
 
 const HEALTH = { version: 'v2.186.0', name: 'GoTrue', description: 'GoTrue is a user registration and authentication API' };
 

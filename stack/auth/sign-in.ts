@@ -53,7 +53,8 @@ export async function signup(ctx: AuthContext, request: Request, facts: RequestF
 
     const outcome = await transaction(ctx, async (tx) => {
         let user = await findUserByEmail(tx, email);
-        if (user && isConfirmed(user)) {
+        // With autoconfirm an unconfirmed account (admin-created) is not handed to whoever signs up with its address.
+        if (user && (isConfirmed(user) || autoconfirm)) {
             await audit(ctx, tx, facts, user, 'user_repeated_signup', { provider: 'email' });
             return { kind: 'exists' } as const;
         }

@@ -3,14 +3,14 @@
 import { z } from 'zod';
 import { confirmEmailChange, mergeMetadata } from './accounts.js';
 import { audit, transaction, type AuthContext, type RequestFacts } from './context.js';
-import { badRequest, DUPLICATE_EMAIL, forbidden, unprocessable } from './errors.js';
+import { badRequest, DUPLICATE_EMAIL, forbidden, notFound, unprocessable } from './errors.js';
 import { redirectTarget, sendEmailChange, sendReauthentication, tokenHash, clearOneTimeTokens } from './one-time-tokens.js';
 import { checkPasswordStrength, passwordMatches } from './passwords.js';
 import { createFlowState, flowOf } from './pkce.js';
 import { json, optRecord, optString, readBody, requireUser } from './request.js';
 import { validateEmail } from './sign-in.js';
 import { hashPassword } from './user-rows.js';
-import { findUserByEmail, findUserById, userJson } from './users.js';
+import { findUserByEmail, findUserById, refreshProviders, userJson } from './users.js';
 
 export async function getUser(ctx: AuthContext, request: Request): Promise<Response> {
     const { user } = await requireUser(ctx, request);
@@ -113,6 +113,21 @@ export async function reauthenticate(ctx: AuthContext, request: Request, facts: 
     await transaction(ctx, async (tx) => {
         await audit(ctx, tx, facts, user, 'user_reauthenticate_requested');
         await sendReauthentication(ctx, tx, user);
+    });
+    return json(200, {});
+}
+
+/** DELETE /user/identities/{id}: unlink an identity (manual linking must be enabled; one must remain). */
+export async function unlinkIdentity(ctx: AuthContext, request: Request, facts: RequestFacts, identityId: string): Promise<Response> {
+    const { user } = await requireUser(ctx, request);
+    if (!ctx.settings.manualLinking) throw notFound('manual_linking_disabled', 'Manual linking is disabled');
+    if (user.identities.length <= 1) throw unprocessable('single_identity_not_deletable', 'User must have at least 1 identity after unlinking');
+    const identity = user.identities.find((i) => i.id === identityId);
+    if (!identity) throw unprocessable('identity_not_found', "Identity doesn't exist");
+    await transaction(ctx, async (tx) => {
+        await tx.query('delete from auth.identities where id = $1', [identity.id]);
+        await refreshProviders(tx, (await findUserById(tx, user.id))!);
+        await audit(ctx, tx, facts, user, 'identity_unlinked', { identity_id: identity.id, provider: identity.provider, provider_id: identity.provider_id });
     });
     return json(200, {});
 }
