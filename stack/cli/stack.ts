@@ -98,8 +98,19 @@ export async function start(workdir: string): Promise<number> {
             fs.rmSync(statusFile(project), { force: true });
             say('stopped');
         })());
+    // Ctrl-C in a terminal signals the whole process group, and the npm/tsx wrappers relay
+    // it once more: a repeat within a second is that echo. A later one forces the exit.
+    let firstSignal = 0;
     for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
-        process.once(signal, () => void stopAll().then(() => process.exit(0)));
+        process.on(signal, () => {
+            if (!firstSignal) {
+                firstSignal = Date.now();
+                void stopAll().then(() => process.exit(0));
+            } else if (Date.now() - firstSignal > 1_000) {
+                say('forced exit: some components may still be running (npm run stop cleans up)');
+                process.exit(130);
+            }
+        });
     }
 
     const apiUrl = `http://127.0.0.1:${apiPort}`;

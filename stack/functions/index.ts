@@ -65,7 +65,11 @@ class Worker {
     private readonly exit: Promise<void>;
 
     constructor(spec: FunctionSpec, args: { deno: string; env: Record<string, string>; log: (entry: LogEntry) => void }) {
-        const configArgs = spec.denoConfig ? [spec.denoConfig.kind === 'config' ? '--config' : '--import-map', spec.denoConfig.file] : ['--no-config'];
+        // npm: specifiers always come from the project's node_modules (deno.json sets it; the other cases say it).
+        const configArgs =
+            spec.denoConfig?.kind === 'config'
+                ? ['--config', spec.denoConfig.file]
+                : [...(spec.denoConfig ? ['--import-map', spec.denoConfig.file] : ['--no-config']), '--node-modules-dir=manual'];
         this.child = spawn(
             args.deno,
             ['run', '--allow-all', '--no-prompt', '--no-remote', '--cached-only', ...configArgs, HOST, pathToFileURL(spec.entrypoint).href, spec.name],

@@ -206,7 +206,7 @@ describe('npm start', () => {
         expect(fs.existsSync(path.join(workdir, '.local', 'stack.json'))).toBe(false);
     }, 60_000);
 
-    it('starts again after a run that was killed (kill -9), and reuses the migrated database', async () => {
+    it('starts again after a run that was killed (kill -9), reusing the migrated database; npm run stop stops it', async () => {
         const crashed = await launch(workdir);
         later.push(crashed);
         expect(crashed.out.stderr).toContain('database is up to date with the migrations: reusing it');
@@ -223,9 +223,12 @@ describe('npm start', () => {
         expect(response.status).toBe(200);
         // The killed run's PostgreSQL was stopped by the new start, its Deno worker by itself.
         await vi.waitFor(() => expect([...orphans.keys()].filter(alive)).toEqual([]), { timeout: 20_000, interval: 100 });
-        process.kill(-next.child.pid!, 'SIGINT');
+        const running = descendants(next.child.pid!);
+        const stopped = runCli(['stop'], workdir);
+        expect(stopped.status).toBe(0);
+        expect(stopped.stderr).toMatch(/stopped the stack \(pid \d+\)/);
         await next.exited;
-        await vi.waitFor(() => expect(descendants(next.child.pid!).size).toBe(0), { timeout: 40_000, interval: 100 });
+        await vi.waitFor(() => expect([...running.keys()].filter(alive)).toEqual([]), { timeout: 40_000, interval: 100 });
     }, 120_000);
 });
 
