@@ -24,7 +24,8 @@ class NoWebSocket {
 }
 const realtime = { transport: NoWebSocket as unknown as Transport };
 
-export type AuthFixture = 'confirm-off' | 'confirm-on' | 'hook' | 'limits' | 'signing-keys';
+/** A project under test/fixtures/auth, or `product`: the repository's own supabase/config.toml. */
+export type AuthFixture = 'confirm-off' | 'confirm-on' | 'hook' | 'limits' | 'signing-keys' | 'product';
 
 export interface MailReader {
     all(): StoredMessage[];
@@ -70,7 +71,7 @@ export function useAuthService(fixture: AuthFixture, setup?: (db: TestDatabase) 
 
     beforeAll(async () => {
         if (setup) await setup(db);
-        const config = loadProjectConfig(path.join(PROJECT_ROOT, 'test/fixtures/auth', fixture));
+        const config = loadProjectConfig(fixture === 'product' ? PROJECT_ROOT : path.join(PROJECT_ROOT, 'test/fixtures/auth', fixture));
         jwt = jwtKeysFromConfig(config);
         let inner: FetchHandler = async () => new Response('starting', { status: 503 });
         const stripPrefix: FetchHandler = async (request, info) => {
