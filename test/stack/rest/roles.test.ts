@@ -238,6 +238,9 @@ describe('per-role settings', () => {
         const res = await rest.raw('/rpc/sleepy', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: '{"seconds": 3.5}' });
         expect(res.status).toBe(500);
         expect(await res.json()).toEqual({ code: '57014', message: 'canceling statement due to statement timeout', details: null, hint: null });
+        // The connection that was cancelled goes back to the pool usable.
+        const after = await Promise.all(Array.from({ length: 12 }, () => rest.anonClient().rpc('add_numbers', { a: 1, b: 1 })));
+        expect(after.map((r) => r.data)).toEqual(Array.from({ length: 12 }, () => 2));
     });
 
     it('the service role has no such timeout', { timeout: 20_000 }, async () => {
@@ -274,5 +277,27 @@ describe('concurrency', () => {
             }),
         );
         expect(results.filter((ok) => !ok)).toEqual([]);
+    });
+
+    it('parallel writes all land, each in its own transaction', async () => {
+        const service = rest.serviceClient();
+        const results = await Promise.all(
+            Array.from({ length: 50 }, (_, i) => service.from('tags').insert({ id: 1000 + i, label: `parallel ${i}` })),
+        );
+        expect(results.map((r) => r.status)).toEqual(Array.from({ length: 50 }, () => 201));
+        expect(await rest.sql(`select count(*)::int as n from public.tags where id between 1000 and 1049`)).toEqual([{ n: 50 }]);
+    });
+
+    it('a failing request in a parallel batch does not affect the others', async () => {
+        const anon = rest.anonClient();
+        const results = await Promise.all(
+            Array.from({ length: 30 }, (_, i) =>
+                i % 3 === 0 ? anon.from('tags').insert({ id: 1, label: 'dup' }) : anon.from('customers').select('id').eq('id', 1),
+            ),
+        );
+        results.forEach((r, i) => {
+            if (i % 3 === 0) expect(r.status).toBe(409);
+            else expect(r.data).toEqual([{ id: 1 }]);
+        });
     });
 });
