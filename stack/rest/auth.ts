@@ -11,6 +11,37 @@ export interface Identity {
 }
 
 export const ANON_ROLE = 'anon';
+const CLOCK_SKEW_SECONDS = 30;
+
+/**
+ * A token jose rejected on its time claims may still pass PostgREST's 30 s clock skew;
+ * anything else maps to PostgREST's JWT error texts.
+ */
+async function acceptWithinSkew(error: unknown, token: string, payload: Record<string, unknown>, now: number, keys: JwtKeys): Promise<void> {
+    const msg = error instanceof Error ? error.message : '';
+    if (error instanceof JwtError && error.reason === 'expired') {
+        // jose checks the signature before the claims: an expired token is authentic.
+        if (typeof payload.exp === 'number' && payload.exp + CLOCK_SKEW_SECONDS > now) return;
+        throw jwtError('PGRST303', 'JWT expired');
+    }
+    if (/nbf|not active/i.test(msg)) {
+        if (typeof payload.nbf === 'number' && payload.nbf <= now + CLOCK_SKEW_SECONDS) return verifySignatureOnly(token, keys);
+        throw jwtError('PGRST303', 'JWT not yet valid');
+    }
+    if (/iat/i.test(msg)) throw jwtError('PGRST303', 'JWT issued at future');
+    if (/unsupported JWT algorithm/i.test(msg)) throw jwtError('PGRST301', 'Wrong or unsupported encoding algorithm');
+    throw jwtError('PGRST301', 'JWT cryptographic operation failed');
+}
+
+/** Signature check without claim validation (for tokens inside the clock-skew window). */
+async function verifySignatureOnly(token: string, keys: JwtKeys): Promise<void> {
+    const { compactVerify } = await import('jose');
+    try {
+        await compactVerify(token, new TextEncoder().encode(keys.secret));
+    } catch {
+        throw jwtError('PGRST301', 'JWT cryptographic operation failed');
+    }
+}
 
 function jwtError(code: 'PGRST301' | 'PGRST303', message: string): ApiError {
     return new ApiError(401, code, message, null, null, {
@@ -38,7 +69,7 @@ export function createAuthenticator(keys: JwtKeys): (headers: Headers) => Promis
 
         const now = Math.floor(Date.now() / 1000);
         const hit = cache.get(token);
-        if (hit && (hit.exp === undefined || hit.exp > now)) return hit.identity;
+        if (hit && (hit.exp === undefined || hit.exp + CLOCK_SKEW_SECONDS > now)) return hit.identity;
 
         const parts = token.split('.');
         if (parts.length !== 3) throw jwtError('PGRST301', `Expected 3 parts in JWT; got ${parts.length}`);
@@ -55,15 +86,9 @@ export function createAuthenticator(keys: JwtKeys): (headers: Headers) => Promis
         try {
             await verify(token);
         } catch (error) {
-            if (error instanceof JwtError && error.reason === 'expired') throw jwtError('PGRST303', 'JWT expired');
-            const msg = error instanceof Error ? error.message : '';
-            if (/nbf|not active|not yet/i.test(msg)) throw jwtError('PGRST303', 'JWT not yet valid');
-            if (/iat/i.test(msg)) throw jwtError('PGRST303', 'JWT issued at future');
-            if (/exp/i.test(msg)) throw jwtError('PGRST303', 'JWT expired');
-            if (/unsupported JWT algorithm/i.test(msg)) throw jwtError('PGRST301', 'Wrong or unsupported encoding algorithm');
-            throw jwtError('PGRST301', 'JWT cryptographic operation failed');
+            await acceptWithinSkew(error, token, payload, now, keys);
         }
-        if (typeof payload.iat === 'number' && payload.iat > now + 30) throw jwtError('PGRST303', 'JWT issued at future');
+        if (typeof payload.iat === 'number' && payload.iat > now + CLOCK_SKEW_SECONDS) throw jwtError('PGRST303', 'JWT issued at future');
         const role = typeof payload.role === 'string' && payload.role ? payload.role : ANON_ROLE;
         // PostgREST answers 401 rather than 403 to the anonymous role (even with the anon key JWT).
         const identity: Identity = { role, claims: payload, authenticated: role !== ANON_ROLE };
