@@ -196,3 +196,33 @@ describe('CORS', () => {
         expect(allow).toEqual(expect.arrayContaining(['OPTIONS', 'GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE']));
     });
 });
+
+describe('injection attempts', () => {
+    it('a filter value is data, never SQL', async () => {
+        const { data, error } = await rest.anonClient().from('tags').select('id').eq('label', "red'; drop table public.tags; --");
+        expect(error).toBeNull();
+        expect(data).toEqual([]);
+        expect(await rest.sql(`select count(*)::int as n from public.tags where id <= 2`)).toEqual([{ n: 2 }]);
+    });
+
+    it('an identifier cannot break out of its quotes', async () => {
+        for (const path of [
+            '/tags?select=id,"label""; drop table public.tags; --"',
+            '/tags?order=id;drop table public.tags',
+            '/tags?select=id&id"=eq.1',
+            '/tags?select=id::text);drop table public.tags;--',
+        ]) {
+            const res = await rest.raw(path);
+            expect(res.status, path).toBeGreaterThanOrEqual(400);
+            expect(res.status, path).toBeLessThan(500);
+        }
+        expect(await rest.sql(`select count(*)::int as n from public.tags where id <= 2`)).toEqual([{ n: 2 }]);
+    });
+
+    it('an rpc argument is data, never SQL', async () => {
+        const { data, error } = await rest.anonClient().rpc('greet', { name: "x'); drop table public.tags; --" });
+        expect(error).toBeNull();
+        expect(data).toBe("hello x'); drop table public.tags; --");
+        expect(await rest.sql(`select count(*)::int as n from public.tags where id <= 2`)).toEqual([{ n: 2 }]);
+    });
+});
