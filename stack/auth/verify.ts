@@ -190,6 +190,7 @@ export async function verifyGet(ctx: AuthContext, _request: Request, facts: Requ
         throw error;
     }
     if (outcome.kind === 'single_confirmation') {
+        if (flow === 'pkce') target.searchParams.set('message', SINGLE_CONFIRMATION);
         target.hash = new URLSearchParams({ message: SINGLE_CONFIRMATION }).toString();
         return redirect(target.toString());
     }
