@@ -218,8 +218,11 @@ export function insertStatement(ctx: PlanContext, input: MutationInput, rows: Js
     return { sql: wrap(sql, total, bodyExpr, out.inner), params: params.values };
 }
 
-/** ctid-restricted target for PATCH/DELETE with limit (PostgREST requires an order). */
-function mutationWhere(ctx: PlanContext, rel: Relation, q: QueryParams, params: Params): string {
+/**
+ * WHERE clause of PATCH/DELETE (ctid-restricted when a limit is given). Supabase loads
+ * pg-safeupdate for the API's connections, so a statement without WHERE fails with 21000.
+ */
+function mutationWhere(ctx: PlanContext, rel: Relation, q: QueryParams, params: Params, verb: 'UPDATE' | 'DELETE'): string {
     const source: RootSource = {
         rel,
         columnNames: rel.columns.map((c) => c.name),
@@ -240,7 +243,8 @@ function mutationWhere(ctx: PlanContext, rel: Relation, q: QueryParams, params: 
         if (rootOffset) sub += ` OFFSET ${rootOffset}`;
         return ` WHERE ${source.ref}.ctid = ANY(ARRAY(${sub}))`;
     }
-    return conds.length ? ` WHERE ${conds.join(' AND ')}` : '';
+    if (!conds.length) throw new ApiError(400, '21000', `${verb} requires a WHERE clause`);
+    return ` WHERE ${conds.join(' AND ')}`;
 }
 
 export function updateStatement(ctx: PlanContext, input: MutationInput, row: Record<string, unknown>, rawJson?: string): Statement {
@@ -259,7 +263,7 @@ export function updateStatement(ctx: PlanContext, input: MutationInput, row: Rec
         return { sql: wrap(sql, total, bodyExpr, out.inner), params: params.values };
     }
     const body = params.add(rawJson ?? JSON.stringify(row));
-    const where = mutationWhere(ctx, rel, q, params);
+    const where = mutationWhere(ctx, rel, q, params, 'UPDATE');
     const set = columns.map((c) => `${ident(c)} = pgrst_body.${ident(c)}`).join(', ');
     const sql = `UPDATE ${table} SET ${set} FROM (SELECT * FROM json_populate_record(null::${table}, ${body}::json)) AS pgrst_body${where} ${returningClause(rel, representation)}`;
     const out = outputSelect(ctx, rel, q, representation, params);
@@ -271,7 +275,7 @@ export function deleteStatement(ctx: PlanContext, input: MutationInput): Stateme
     const representation = prefs.return === 'representation';
     const params = new Params();
     const table = `${ident(rel.schema)}.${ident(rel.name)}`;
-    const where = mutationWhere(ctx, rel, q, params);
+    const where = mutationWhere(ctx, rel, q, params, 'DELETE');
     const sql = `DELETE FROM ${table}${where} ${returningClause(rel, representation)}`;
     const out = outputSelect(ctx, rel, q, representation, params);
     const bodyExpr = representation ? bodyExpression(media, 'rows') : `''`;
