@@ -18,13 +18,19 @@ export function platformFiles(): string[] {
 
 /** Applies the platform to the database at `url` (a superuser connection). */
 export async function applyPlatform(url: string): Promise<void> {
+    // Roles are cluster-wide, so applying the platform to two databases at once races
+    // ("tuple concurrently updated"). Advisory locks are per database: take it in `postgres`.
+    const lockUrl = new URL(url);
+    lockUrl.pathname = '/postgres';
+    const lock = new pg.Client({ connectionString: lockUrl.toString() });
     const client = new pg.Client({ connectionString: url });
-    await client.connect();
+    await lock.connect();
     try {
-        // Roles are cluster-wide: concurrent first-time creation from two databases would race.
-        await client.query('select pg_advisory_lock(7265)');
+        await lock.query('select pg_advisory_lock(7265)');
+        await client.connect();
         for (const file of platformFiles()) await runSqlFile(client, file);
     } finally {
-        await client.end();
+        await client.end().catch(() => {});
+        await lock.end();
     }
 }
