@@ -230,6 +230,25 @@ describe('PKCE', () => {
         expect(replay.error).toBeTruthy();
     });
 
+    it('magic link and password recovery exchange their codes for sessions', async () => {
+        const { address, user } = await confirmedUser();
+        const client = auth.client({ flowType: 'pkce' });
+        expect((await client.auth.signInWithOtp({ email: address })).error).toBeNull();
+        const magic = await follow(auth.mail.link(auth.mail.latest(address)));
+        const signedIn = await client.auth.exchangeCodeForSession(magic.searchParams.get('code')!);
+        expect(signedIn.error).toBeNull();
+        expect(signedIn.data.user?.id).toBe(user.id);
+
+        auth.advance(2_000);
+        const recovering = auth.client({ flowType: 'pkce' });
+        expect((await recovering.auth.resetPasswordForEmail(address)).error).toBeNull();
+        const recovery = await follow(auth.mail.link(auth.mail.latest(address)));
+        const { data, error } = await recovering.auth.exchangeCodeForSession(recovery.searchParams.get('code')!);
+        expect(error).toBeNull();
+        expect(data.redirectType).toBe('recovery');
+        expect((await recovering.auth.updateUser({ password: 'after-recovery-1' })).error).toBeNull();
+    });
+
     it('a wrong verifier is bad_code_verifier', async () => {
         const client = auth.client({ flowType: 'pkce' });
         const address = email('pkce');
