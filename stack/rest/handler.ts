@@ -11,6 +11,7 @@ import {
     httpResponse,
     fromPgError,
     invalidBody,
+    invalidContentType,
     invalidRpcMethod,
     singularityError,
     tableNotFound,
@@ -196,9 +197,13 @@ function parseCsv(text: string): JsonRows {
     return data.map((r) => Object.fromEntries(header.map((h, i) => [h, r[i] === '\u0000NULL' || r[i] === undefined ? null : r[i]])));
 }
 
+const TABLE_BODY_TYPES = new Set(['application/json', 'text/csv', 'application/x-www-form-urlencoded', 'application/vnd.pgrst.object+json', 'application/vnd.pgrst.object', 'application/vnd.pgrst.array+json', '*/*', '']);
+
 /** The body as parsed data, plus its JSON text when it was JSON (numbers stay exact in SQL). */
 async function payload(request: Request): Promise<{ value: unknown; isArray: boolean; raw?: string }> {
-    const ct = (request.headers.get('content-type') ?? 'application/json').split(';')[0]!.trim().toLowerCase();
+    const raw = request.headers.get('content-type') ?? 'application/json';
+    const ct = raw.split(';')[0]!.trim().toLowerCase();
+    if (!TABLE_BODY_TYPES.has(ct)) throw invalidContentType(raw);
     const text = await readBody(request);
     if (ct === 'text/csv') {
         return { value: parseCsv(text), isArray: true };
