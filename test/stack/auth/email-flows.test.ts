@@ -245,7 +245,7 @@ describe('PKCE', () => {
         const recovery = await follow(auth.mail.link(auth.mail.latest(address)));
         const { data, error } = await recovering.auth.exchangeCodeForSession(recovery.searchParams.get('code')!);
         expect(error).toBeNull();
-        expect(data.redirectType).toBe('recovery');
+        expect((data as { redirectType?: string | null }).redirectType).toBe('recovery');
         expect((await recovering.auth.updateUser({ password: 'after-recovery-1' })).error).toBeNull();
     });
 
