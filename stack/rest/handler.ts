@@ -21,6 +21,7 @@ import {
 import { fuzzyBest } from './fuzzy.js';
 import { contentTypeOf, negotiate, parsePrefer, type MediaType, type Preferences } from './negotiation.js';
 import { openApiDocument } from './openapi.js';
+import { PlanCache } from './plan-cache.js';
 import { suggestTable, type PlanContext } from './read-plan.js';
 import { relKey, type PgFunction, type Relation, type SchemaCache } from './schema-cache.js';
 import { ident } from './sql.js';
@@ -197,6 +198,9 @@ function parseCsv(text: string): JsonRows {
     return data.map((r) => Object.fromEntries(header.map((h, i) => [h, r[i] === '\u0000NULL' || r[i] === undefined ? null : r[i]])));
 }
 
+/** Reads are planned once per distinct request shape (statements carry their own parameters). */
+const readPlans = new PlanCache<{ q: QueryParams; media: MediaType; stmt: Statement }>();
+
 const TABLE_BODY_TYPES = new Set(['application/json', 'text/csv', 'application/x-www-form-urlencoded', 'application/vnd.pgrst.object+json', 'application/vnd.pgrst.object', 'application/vnd.pgrst.array+json', '*/*', '']);
 
 /** The body as parsed data, plus its JSON text when it was JSON (numbers stay exact in SQL). */
@@ -237,10 +241,15 @@ async function tableRequest(
     rollback: boolean,
     appliedTx: string | undefined,
 ): Promise<Response> {
-    const q = parseQueryParams(url.searchParams);
     const accept = request.headers.get('accept');
+    const readKey =
+        method === 'GET' || method === 'HEAD'
+            ? [ctx.schema, url.pathname, url.search, accept, request.headers.get('prefer'), request.headers.get('range')].join('\u0000')
+            : undefined;
+    const cached = readKey !== undefined ? readPlans.get(ctx.cache, readKey) : undefined;
+    const q = cached?.q ?? parseQueryParams(url.searchParams);
     const planEnabled = ctx.cache.settings.pgrst.get('db-plan-enabled') === 'true';
-    const media = negotiate(accept, 'table', undefined, planEnabled);
+    const media = cached?.media ?? negotiate(accept, 'table', undefined, planEnabled);
     const input = { rel, q, prefs, media, body: undefined };
     let stmt: Statement;
     let readOnly = false;
@@ -250,8 +259,13 @@ async function tableRequest(
         case 'HEAD': {
             readOnly = true;
             kind = 'read';
-            const range = parseRangeHeader(request.headers);
-            stmt = readStatement(ctx, rel, q, prefs, media, maxRowsOf(deps, ctx.cache), range);
+            if (cached) {
+                stmt = cached.stmt;
+            } else {
+                const range = parseRangeHeader(request.headers);
+                stmt = readStatement(ctx, rel, q, prefs, media, maxRowsOf(deps, ctx.cache), range);
+                readPlans.set(ctx.cache, readKey!, { q, media, stmt });
+            }
             break;
         }
         case 'POST': {
