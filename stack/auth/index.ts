@@ -115,7 +115,7 @@ export async function createAuthService(options: AuthServiceOptions): Promise<Au
     pool.on('error', () => {});
     // Fail at start, not on the first request, when the database is unreachable.
     await pool.query('select 1');
-    const publicUrl = options.publicUrl.replace(/\/+$/, '');
+    const publicUrl = (settings.externalUrl ?? options.publicUrl).replace(/\/+$/, '');
     const ctx: AuthContext & { external: Record<string, unknown> } = {
         pool,
         settings,

@@ -115,6 +115,8 @@ export async function verifyFactor(ctx: AuthContext, request: Request, facts: Re
         await addAmrClaim(ctx, tx, session.id, 'totp');
         // Sessions still at aal1 are signed out once a factor verifies.
         await tx.query(`delete from auth.sessions where user_id = $1 and id <> $2 and (aal is null or aal < 'aal2')`, [user.id, session.id]);
+        // Other unverified factors of the same type are dropped once one verifies, as GoTrue does.
+        await tx.query(`delete from auth.mfa_factors where user_id = $1 and id <> $2 and status = 'unverified' and factor_type = 'totp'`, [user.id, factor.id]);
         await tx.query('update auth.refresh_tokens set revoked = true, updated_at = $2 where session_id = $1 and revoked = false', [session.id, now]);
         const refresh = await insertRefreshToken(ctx, tx, user.id, session.id, null);
         await audit(ctx, tx, facts, user, 'verification_attempted', { factor_id: factor.id, event_id: challenge.id, factor_type: 'totp' });

@@ -111,6 +111,8 @@ export interface AuthSettings {
     additionalRedirectUrls: string[];
     jwtExpiry: number;
     jwtIssuer: string | undefined;
+    /** [auth] external_url: where Auth is reachable from outside (mailed links); default the gateway's /auth/v1. */
+    externalUrl: string | undefined;
     refreshTokenRotation: boolean;
     refreshTokenReuseInterval: number;
     enableSignup: boolean;
@@ -177,6 +179,7 @@ export function authSettingsFromConfig(config: ProjectConfig): AuthSettings {
         additionalRedirectUrls: a.additional_redirect_urls,
         jwtExpiry: a.jwt_expiry,
         jwtIssuer: a.jwt_issuer || undefined,
+        externalUrl: a.external_url || undefined,
         refreshTokenRotation: a.enable_refresh_token_rotation,
         refreshTokenReuseInterval: a.refresh_token_reuse_interval,
         enableSignup: a.enable_signup,
