@@ -229,6 +229,8 @@ export async function createFunctionsService(options: FunctionsServiceOptions): 
             const forwarded = new Headers(request.headers);
             for (const hop of ['connection', 'keep-alive', 'transfer-encoding', 'content-length']) forwarded.delete(hop);
             forwarded.set('x-forwarded-host', url.host);
+            // Node's fetch decodes compressed bodies: ask for none, and drop the header if one came anyway.
+            forwarded.set('accept-encoding', 'identity');
             const body = request.method === 'GET' || request.method === 'HEAD' ? undefined : await request.arrayBuffer();
             const upstream = await fetch(`http://127.0.0.1:${boot.port}${url.pathname}${url.search}`, {
                 method: request.method,
@@ -242,6 +244,7 @@ export async function createFunctionsService(options: FunctionsServiceOptions): 
             headers.delete('transfer-encoding');
             headers.delete('connection');
             headers.delete('keep-alive');
+            headers.delete('content-encoding');
             if (!upstream.body) {
                 done();
                 return new Response(null, { status: upstream.status, statusText: upstream.statusText, headers });

@@ -1,7 +1,7 @@
 // `npm start` as a user runs it: a child process on a temporary Supabase project (free
 // ports, the fixture functions, one scheduled job), ready, answering on every route, and
 // gone without a trace after Ctrl-C (SIGINT).
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
@@ -46,11 +46,22 @@ function makeProject(ports: Ports): string {
     return dir;
 }
 
-function runCli(args: string[], workdir: string) {
-    return spawnSync(path.join(PROJECT_ROOT, 'node_modules', '.bin', 'tsx'), ['stack/cli/main.ts', ...args, '--workdir', workdir], {
-        cwd: PROJECT_ROOT,
-        encoding: 'utf8',
-        timeout: 60_000,
+/** The CLI as a child process, asynchronously: a blocked event loop would miss the servers' socket events. */
+function runCli(args: string[], workdir: string): Promise<{ status: number | null; stdout: string; stderr: string }> {
+    return new Promise((resolve) => {
+        const child = spawn(path.join(PROJECT_ROOT, 'node_modules', '.bin', 'tsx'), ['stack/cli/main.ts', ...args, '--workdir', workdir], {
+            cwd: PROJECT_ROOT,
+            stdio: ['ignore', 'pipe', 'pipe'],
+        });
+        let stdout = '';
+        let stderr = '';
+        child.stdout!.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+        child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+        const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
+        child.once('close', (status) => {
+            clearTimeout(timer);
+            resolve({ status, stdout, stderr });
+        });
     });
 }
 
@@ -151,8 +162,8 @@ describe('npm start', () => {
         expect(stdout).toMatch(/gateway: running/);
     });
 
-    it('status -o env prints the variables scripts read', () => {
-        const result = runCli(['status', '-o', 'env'], workdir);
+    it('status -o env prints the variables scripts read', async () => {
+        const result = await runCli(['status', '-o', 'env'], workdir);
         expect(result.status).toBe(0);
         for (const name of ['API_URL', 'DB_URL', 'ANON_KEY', 'SERVICE_ROLE_KEY', 'PUBLISHABLE_KEY', 'SECRET_KEY', 'JWT_SECRET', 'MAILPIT_URL']) {
             expect(result.stdout).toMatch(new RegExp(`^${name}=".+"$`, 'm'));
@@ -165,7 +176,7 @@ describe('npm start', () => {
         const fn = await fetch(`${api}/functions/v1/hello`, { headers: { apikey: LOCAL_PUBLISHABLE_KEY } });
         expect(fn.status).toBe(200);
         expect(((await fn.json()) as { path: string }).path).toBe('/hello');
-        const components = (JSON.parse(runCli(['status', '-o', 'json'], workdir).stdout) as { components: Record<string, string> }).components;
+        const components = (JSON.parse((await runCli(['status', '-o', 'json'], workdir)).stdout) as { components: Record<string, string> }).components;
         if (components.rest === 'running') {
             const rest = await fetch(`${api}/rest/v1/`, { headers: { apikey: LOCAL_SECRET_KEY } });
             expect(rest.status).toBe(200);
@@ -187,8 +198,8 @@ describe('npm start', () => {
         });
     });
 
-    it('refuses a second start of the same project with a clear message', () => {
-        const result = runCli(['start'], workdir);
+    it('refuses a second start of the same project with a clear message', async () => {
+        const result = await runCli(['start'], workdir);
         expect(result.status).toBe(1);
         expect(result.stderr).toMatch(/already runs \(pid \d+\)/);
         expect(result.stderr).not.toMatch(/\n\s+at /);
@@ -224,7 +235,7 @@ describe('npm start', () => {
         // The killed run's PostgreSQL was stopped by the new start, its Deno worker by itself.
         await vi.waitFor(() => expect([...orphans.keys()].filter(alive)).toEqual([]), { timeout: 20_000, interval: 100 });
         const running = descendants(next.child.pid!);
-        const stopped = runCli(['stop'], workdir);
+        const stopped = await runCli(['stop'], workdir);
         expect(stopped.status).toBe(0);
         expect(stopped.stderr).toMatch(/stopped the stack \(pid \d+\)/);
         await next.exited;
@@ -239,7 +250,7 @@ describe('npm start on a busy port', () => {
         const api = (blocker.address() as net.AddressInfo).port;
         const workdir = makeProject({ api, db: await freePort(), mail: await freePort() });
         try {
-            const result = runCli(['start'], workdir);
+            const result = await runCli(['start'], workdir);
             expect(result.status).toBe(1);
             expect(result.stderr).toContain(`port ${api} for the API gateway`);
             expect(result.stderr).not.toMatch(/\n\s+at /);
