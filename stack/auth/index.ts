@@ -148,6 +148,10 @@ export async function createAuthService(options: AuthServiceOptions): Promise<Au
             throw new AuthError(404, 'not_found', 'Not Found');
         } catch (error) {
             if (error instanceof AuthError) return withCors(errorResponse(error, apiVersion));
+            // Two sign-ups racing for one address: the unique index decides, answered as GoTrue words a duplicate.
+            if ((error as { code?: string; constraint?: string }).code === '23505' && (error as { constraint?: string }).constraint === 'users_email_partial_key') {
+                return withCors(errorResponse(new AuthError(422, 'user_already_exists', 'User already registered'), apiVersion));
+            }
             console.error(JSON.stringify({ level: 'error', msg: 'auth request failed', path, error: error instanceof Error ? error.message : String(error) }));
             return withCors(errorResponse(new AuthError(500, 'unexpected_failure', 'Internal Server Error'), apiVersion));
         }

@@ -54,6 +54,14 @@ describe('sign-up with confirmations off', () => {
         expect(error).toMatchObject({ status: 422, code: 'user_already_exists', message: 'User already registered' });
     });
 
+    it('concurrent sign-ups for one address create one user', async () => {
+        const address = email('race');
+        const results = await Promise.all(Array.from({ length: 5 }, () => auth.client().auth.signUp({ email: address, password: PASSWORD })));
+        expect(results.filter((r) => r.data.session).length).toBe(1);
+        for (const r of results.filter((r) => !r.data.session)) expect(r.error).toMatchObject({ status: 422, code: 'user_already_exists' });
+        expect(await auth.db.query('select id from auth.users where email = $1', [address])).toHaveLength(1);
+    });
+
     it('rejects a weak password with weak_password reasons', async () => {
         const { error } = await auth.client().auth.signUp({ email: email(), password: 'short' });
         expect(error?.name).toBe('AuthWeakPasswordError');
@@ -100,6 +108,14 @@ describe('refresh tokens', () => {
         const again = await auth.client().auth.refreshSession({ refresh_token: session.refresh_token });
         expect(again.error).toBeNull();
         expect(again.data.session!.refresh_token).toBe(first.data.session!.refresh_token);
+    });
+
+    it('concurrent refreshes of one token all get the same child', async () => {
+        const { session } = await signedUp();
+        const results = await Promise.all(Array.from({ length: 4 }, () => auth.client().auth.refreshSession({ refresh_token: session.refresh_token })));
+        const tokens = new Set(results.map((r) => r.data.session?.refresh_token));
+        expect(results.every((r) => r.error === null)).toBe(true);
+        expect(tokens.size).toBe(1);
     });
 
     it('reuse after the interval revokes the whole family', async () => {
