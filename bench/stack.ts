@@ -138,6 +138,7 @@ async function invoke(apiUrl: string): Promise<number> {
 const { dir, apiUrl } = await makeWorkdir();
 try {
     const cold = await startStack(dir);
+    const components = (JSON.parse(fs.readFileSync(path.join(dir, '.local', 'stack.json'), 'utf8')) as { components: Record<string, string> }).components;
     const idleRss = stackRss(cold.child.pid!);
     const coldInvoke = await invoke(apiUrl);
     const warm: number[] = [];
@@ -151,6 +152,7 @@ try {
 
     const total = (r: Record<string, number>) => Object.values(r).reduce((a, b) => a + b, 0);
     const rows: Array<[string, string]> = [
+        ['components', Object.entries(components).map(([name, state]) => `${name} ${state}`).join(', ')],
         ['time to ready, cold (fresh data dir, migrations + seed)', ms(cold.readyMs)],
         ['time to ready, warm (existing data dir)', ms(again.readyMs)],
         ['stack RSS after ready (no function loaded)', `${mb(total(idleRss))} (node ${mb(idleRss.node!)}, postgres ${mb(idleRss.postgres!)}, deno ${mb(idleRss.deno!)}, other ${mb(idleRss.other!)})`],
