@@ -73,7 +73,10 @@ class Worker {
         this.child = spawn(
             args.deno,
             ['run', '--allow-all', '--no-prompt', '--no-remote', '--cached-only', ...configArgs, HOST, pathToFileURL(spec.entrypoint).href, spec.name],
-            { env: args.env, stdio: ['pipe', 'pipe', 'pipe'], cwd: path.dirname(spec.entrypoint) },
+            // Own process group: a terminal's Ctrl-C reaches the supervisor, which stops workers
+            // in order (before the database their waitUntil work may still use). A worker whose
+            // supervisor died sees stdin close and exits.
+            { env: args.env, stdio: ['pipe', 'pipe', 'pipe'], cwd: path.dirname(spec.entrypoint), detached: true },
         );
         this.exit = new Promise((resolve) => this.child.once('exit', () => ((this.exited = true), resolve())));
         this.child.stdin?.on('error', () => {});
