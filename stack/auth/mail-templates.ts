@@ -107,4 +107,3 @@ export function renderMail(settings: AuthSettings, kind: MailKind, data: Templat
     return { subject, ...bodies(kind, data) };
 }
 
-export const MAIL_FROM = 'Admin <admin@email.com>';

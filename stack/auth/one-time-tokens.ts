@@ -5,7 +5,7 @@ import { createHash, randomInt, randomUUID } from 'node:crypto';
 import type pg from 'pg';
 import { afterCommit, type AuthContext, type Tx } from './context.js';
 import { tooManyRequests } from './errors.js';
-import { MAIL_FROM, renderMail, type MailKind } from './mail-templates.js';
+import { renderMail, type MailKind } from './mail-templates.js';
 import type { UserRecord } from './users.js';
 
 export type FlowType = 'implicit' | 'pkce';
@@ -101,7 +101,7 @@ async function deliver(ctx: AuthContext, tx: Tx, to: string, kind: MailKind, dat
         newEmail: data.newEmail,
         redirectTo: data.redirectTo,
     });
-    afterCommit(tx, () => ctx.mail.send({ to: [to], from: MAIL_FROM, ...rendered }));
+    afterCommit(tx, () => ctx.mail.send({ to: [to], from: ctx.settings.email.from, ...rendered }));
 }
 
 export interface SendOptions {
@@ -190,5 +190,5 @@ export async function sendReauthentication(ctx: AuthContext, tx: Tx, user: UserR
     const rendered = renderMail(ctx.settings, 'reauthentication', {
         confirmationUrl: '', token: otp, tokenHash: hash, siteUrl: ctx.settings.siteUrl, email, redirectTo: ctx.settings.siteUrl,
     });
-    afterCommit(tx, () => ctx.mail.send({ to: [email], from: MAIL_FROM, ...rendered }));
+    afterCommit(tx, () => ctx.mail.send({ to: [email], from: ctx.settings.email.from, ...rendered }));
 }

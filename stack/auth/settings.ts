@@ -41,7 +41,10 @@ const EmailSchema = z
         max_frequency: duration.default('1s'),
         otp_length: z.number().int().min(6).max(10).default(6),
         otp_expiry: z.number().int().positive().max(86400).default(3600),
-        smtp: z.object({ enabled: z.boolean().default(true) }).passthrough().optional(),
+        smtp: z
+            .object({ enabled: z.boolean().default(true), admin_email: z.string().optional(), sender_name: z.string().optional() })
+            .passthrough()
+            .optional(),
         template: z.record(z.string(), loose).optional(),
         notification: z.record(z.string(), loose).optional(),
     })
@@ -132,6 +135,8 @@ export interface AuthSettings {
         otpLength: number;
         otpExpirySeconds: number;
         subjects: Record<string, string>;
+        /** From header of auth mails ([auth.email.smtp] sender_name and admin_email). */
+        from: string;
         /** Custom template bodies ([auth.email.template.<name>] content_path), by template name. */
         templates: Record<string, string>;
     };
@@ -199,6 +204,7 @@ export function authSettingsFromConfig(config: ProjectConfig): AuthSettings {
             otpExpirySeconds: a.email.otp_expiry,
             subjects,
             templates,
+            from: `${a.email.smtp?.sender_name || 'Admin'} <${a.email.smtp?.admin_email || 'admin@email.com'}>`,
         },
         mfa: { maxEnrolledFactors: a.mfa.max_enrolled_factors, totpEnroll: a.mfa.totp.enroll_enabled, totpVerify: a.mfa.totp.verify_enabled },
         sessions: {

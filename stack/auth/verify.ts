@@ -152,7 +152,7 @@ export async function verifyPost(ctx: AuthContext, request: Request, facts: Requ
         if (error instanceof AuthError && error.code === 'otp_expired') ctx.limits.verify.take(facts.ip);
         throw error;
     });
-    if (outcome.kind === 'single_confirmation') return json(200, { msg: SINGLE_CONFIRMATION, code: 200 });
+    if (outcome.kind === 'single_confirmation') return json(200, { msg: SINGLE_CONFIRMATION, code: '200' });
     if (outcome.kind === 'session') return json(200, outcome.session);
     throw badRequest('validation_failed', 'unexpected verification outcome');
 }

@@ -154,6 +154,18 @@ describe('email change with double confirmation', () => {
         expect(after.user?.new_email).toBeUndefined();
     });
 
+    it('also confirms with the two mailed codes through verifyOtp', async () => {
+        const { client, address } = await confirmedUser();
+        const next = email('next');
+        await client.auth.updateUser({ email: next });
+        const first = await auth.client().auth.verifyOtp({ email: address, token: auth.mail.otp(auth.mail.latest(address)), type: 'email_change' });
+        expect(first.error).toBeNull();
+        expect(first.data).toEqual({ user: null, session: null });
+        const second = await auth.client().auth.verifyOtp({ email: next, token: auth.mail.otp(auth.mail.latest(next)), type: 'email_change' });
+        expect(second.error).toBeNull();
+        expect(second.data.user?.email).toBe(next);
+    });
+
     it('refuses an address another user has (email_exists)', async () => {
         const { client } = await confirmedUser();
         const { address: taken } = await confirmedUser();
