@@ -58,7 +58,10 @@ function spec(config: ProjectConfig, name: string, table: Record<string, unknown
         denoConfig = { kind: /deno\.jsonc?$/.test(file) ? 'config' : 'import-map', file };
     } else {
         const found = findDenoConfig(path.dirname(entrypoint));
+        // The CLI's older convention: one import map for all functions.
+        const shared = path.join(supabaseDir, 'functions', 'import_map.json');
         if (found) denoConfig = { kind: 'config', file: found };
+        else if (fs.existsSync(shared)) denoConfig = { kind: 'import-map', file: shared };
     }
     // The function's folder and its siblings (shared code such as ../_shared lives there),
     // unless that would be the project directory itself or above it.
