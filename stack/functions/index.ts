@@ -26,6 +26,8 @@ export interface FunctionsServiceOptions {
     dbUrl: string;
     /** Per-request wall-clock limit; default [edge_runtime] wall_clock_limit_ms or 400 s (hosted paid plan). */
     wallClockMs?: number;
+    /** JavaScript heap limit of each worker (hosted: 256 MB); past it the request gets 546 WORKER_LIMIT. */
+    memoryMb?: number;
     /** Deno's cache directory (nothing is downloaded; it holds compile caches). */
     denoDir: string;
     /** Receives structured log lines, including every line the functions print. */
@@ -45,6 +47,7 @@ export interface FunctionsService {
 const HOST = fileURLToPath(new URL('./host.js', import.meta.url));
 const CONTROL = '@@tillbase-functions-host@@ ';
 const DEFAULT_WALL_CLOCK_MS = 400_000;
+const DEFAULT_MEMORY_MB = 256;
 const NAME = /^[A-Za-z0-9_-]+$/;
 
 const json = (status: number, body: unknown, headers: Record<string, string> = {}) =>
@@ -62,9 +65,11 @@ class Worker {
     readonly booted: Promise<Boot>;
     private readonly child: ChildProcess;
     private exited = false;
+    /** V8 reported the heap limit (hosted: 256 MB): requests that die with the worker are 546, not 500. */
+    outOfMemory = false;
     private readonly exit: Promise<void>;
 
-    constructor(spec: FunctionSpec, args: { deno: string; env: Record<string, string>; log: (entry: LogEntry) => void }) {
+    constructor(spec: FunctionSpec, args: { deno: string; env: Record<string, string>; memoryMb: number; log: (entry: LogEntry) => void }) {
         // npm: specifiers always come from the project's node_modules (deno.json sets it; the other cases say it).
         const configArgs =
             spec.denoConfig?.kind === 'config'
@@ -72,7 +77,7 @@ class Worker {
                 : [...(spec.denoConfig ? ['--import-map', spec.denoConfig.file] : ['--no-config']), '--node-modules-dir=manual'];
         this.child = spawn(
             args.deno,
-            ['run', '--allow-all', '--no-prompt', '--no-remote', '--cached-only', ...configArgs, HOST, pathToFileURL(spec.entrypoint).href, spec.name],
+            ['run', '--allow-all', '--no-prompt', '--no-remote', '--cached-only', `--v8-flags=--max-old-space-size=${args.memoryMb}`, ...configArgs, HOST, pathToFileURL(spec.entrypoint).href, spec.name],
             // Own process group: a terminal's Ctrl-C reaches the supervisor, which stops workers
             // in order (before the database their waitUntil work may still use). A worker whose
             // supervisor died sees stdin close and exits.
@@ -93,6 +98,7 @@ class Worker {
         });
         const stderr: string[] = [];
         readline.createInterface({ input: this.child.stderr! }).on('line', (line) => {
+            if (/out of memory/i.test(line)) this.outOfMemory = true;
             stderr.push(line);
             if (stderr.length > 40) stderr.shift();
             fnLog('error')(line);
@@ -116,6 +122,11 @@ class Worker {
         clearTimeout(timer);
     }
 
+    /** Resolves when the process exited, or after `ms`. */
+    exitedWithin(ms: number): Promise<void> {
+        return Promise.race([this.exit, new Promise<void>((resolve) => setTimeout(resolve, ms).unref())]);
+    }
+
     kill(): Promise<void> {
         if (!this.exited) this.child.kill('SIGKILL');
         return this.exit;
@@ -134,6 +145,7 @@ export async function createFunctionsService(options: FunctionsServiceOptions): 
     const deno = denoExecutable();
     const graceMs = options.shutdownGraceMs ?? 30_000;
     const wallClockMs = options.wallClockMs ?? configuredWallClock(options.config) ?? DEFAULT_WALL_CLOCK_MS;
+    const memoryMb = options.memoryMb ?? DEFAULT_MEMORY_MB;
     const envFile = envFilePath(options.config);
     const slots = new Map<string, Slot>([...resolveFunctions(options.config)].map(([name, spec]) => [name, { spec }]));
     const retiring = new Set<Promise<void>>();
@@ -184,7 +196,7 @@ export async function createFunctionsService(options: FunctionsServiceOptions): 
             retire(slot.worker);
         }
         const env = { ...denoBaseEnv(options.denoDir), ...userSecrets(options.config, warnOnce), ...platformEnv };
-        slot.worker = new Worker(slot.spec, { deno, env, log });
+        slot.worker = new Worker(slot.spec, { deno, env, memoryMb, log });
         slot.version = version;
         const worker = slot.worker;
         void worker.booted.then((boot) => {
@@ -258,6 +270,11 @@ export async function createFunctionsService(options: FunctionsServiceOptions): 
         } catch (error) {
             done();
             if (limited) return json(546, WORKER_LIMIT);
+            await worker.exitedWithin(1_000);
+            if (worker.outOfMemory) {
+                log({ level: 'error', msg: `memory limit of ${memoryMb} MB reached: worker terminated`, function: name });
+                return json(546, WORKER_LIMIT);
+            }
             // The worker died mid-request (crash, exit): it is replaced on the next request.
             log({ level: 'error', msg: 'function worker failed', function: name, error: String(error), ms: Date.now() - started });
             return json(500, WORKER_ERROR);

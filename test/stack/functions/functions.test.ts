@@ -28,7 +28,7 @@ interface RunningFunctions {
     stop(): Promise<void>;
 }
 
-async function serveFunctions(config: ProjectConfig, wallClockMs = 60_000): Promise<RunningFunctions> {
+async function serveFunctions(config: ProjectConfig, wallClockMs = 60_000, memoryMb = 64): Promise<RunningFunctions> {
     const jwt = jwtKeysFromConfig(config);
     const keys = await apiKeysFor(jwt);
     const logs: LogEntry[] = [];
@@ -41,6 +41,7 @@ async function serveFunctions(config: ProjectConfig, wallClockMs = 60_000): Prom
         dbUrl: DB_URL,
         denoDir,
         wallClockMs,
+        memoryMb,
         log: (entry) => logs.push(entry),
     });
     gateway = await listen(createGateway({ routes: { '/functions/v1': functions.handler }, keys, jwt, accessLog: () => {} }), { port: 0 });
@@ -182,6 +183,13 @@ describe('runtime errors', () => {
     it('answers 546 WORKER_LIMIT past the wall-clock limit', async () => {
         const { error } = await anon().functions.invoke('slow');
         expect(await failure(error)).toEqual({ status: 546, body: { code: 'WORKER_LIMIT', message: expect.any(String) } });
+    });
+
+    it('answers 546 WORKER_LIMIT when the worker runs out of its memory limit, and starts a fresh one', async () => {
+        const first = await anon().functions.invoke('memory-hog');
+        expect(await failure(first.error)).toEqual({ status: 546, body: { code: 'WORKER_LIMIT', message: expect.any(String) } });
+        const second = await anon().functions.invoke('memory-hog');
+        expect((await failure(second.error)).status).toBe(546);
     });
 
     it('keeps serving a function after one of its requests failed', async () => {
