@@ -26,6 +26,8 @@ export interface FunctionsServiceOptions {
     dbUrl: string;
     /** Per-request wall-clock limit; default [edge_runtime] wall_clock_limit_ms or 400 s (hosted paid plan). */
     wallClockMs?: number;
+    /** A request that gets no response headers within this time is answered 504 (hosted: 150 s). */
+    idleTimeoutMs?: number;
     /** JavaScript heap limit of each worker (hosted: 256 MB); past it the request gets 546 WORKER_LIMIT. */
     memoryMb?: number;
     /** Deno's cache directory (nothing is downloaded; it holds compile caches). */
@@ -48,6 +50,7 @@ const HOST = fileURLToPath(new URL('./host.js', import.meta.url));
 const CONTROL = '@@tillbase-functions-host@@ ';
 const DEFAULT_WALL_CLOCK_MS = 400_000;
 const DEFAULT_MEMORY_MB = 256;
+const DEFAULT_IDLE_TIMEOUT_MS = 150_000;
 const NAME = /^[A-Za-z0-9_-]+$/;
 
 const json = (status: number, body: unknown, headers: Record<string, string> = {}) =>
@@ -57,6 +60,8 @@ export const NOT_FOUND = { code: 'NOT_FOUND', message: 'Function not found' };
 export const BOOT_ERROR = { code: 'BOOT_ERROR', message: 'Worker failed to boot (please check logs)' };
 export const WORKER_ERROR = { code: 'WORKER_ERROR', message: 'Function exited due to an error (please check logs)' };
 export const WORKER_LIMIT = { code: 'WORKER_LIMIT', message: 'Function failed due to not having enough compute resources (please check logs)' };
+
+const IDLE_TIMEOUT = (ms: number) => ({ msg: `Request idle timeout: the function sent no response within ${ms / 1000} s` });
 
 type Boot = { ok: true; port: number } | { ok: false; error: string };
 
@@ -146,6 +151,7 @@ export async function createFunctionsService(options: FunctionsServiceOptions): 
     const graceMs = options.shutdownGraceMs ?? 30_000;
     const wallClockMs = options.wallClockMs ?? configuredWallClock(options.config) ?? DEFAULT_WALL_CLOCK_MS;
     const memoryMb = options.memoryMb ?? DEFAULT_MEMORY_MB;
+    const idleTimeoutMs = options.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS;
     const envFile = envFilePath(options.config);
     const slots = new Map<string, Slot>([...resolveFunctions(options.config)].map(([name, spec]) => [name, { spec }]));
     const retiring = new Set<Promise<void>>();
@@ -247,13 +253,23 @@ export async function createFunctionsService(options: FunctionsServiceOptions): 
             // Node's fetch decodes compressed bodies: ask for none, and drop the header if one came anyway.
             forwarded.set('accept-encoding', 'identity');
             const body = request.method === 'GET' || request.method === 'HEAD' ? undefined : await request.arrayBuffer();
-            const upstream = await fetch(`http://127.0.0.1:${boot.port}${url.pathname}${url.search}`, {
+            const pending = fetch(`http://127.0.0.1:${boot.port}${url.pathname}${url.search}`, {
                 method: request.method,
                 headers: forwarded,
                 body,
                 signal: controller.signal,
                 redirect: 'manual',
             });
+            // Hosted: no response within the idle timeout → 504; the worker itself runs on (up to the wall clock).
+            let idleTimer: NodeJS.Timeout | undefined;
+            const idle = new Promise<undefined>((resolve) => (idleTimer = setTimeout(resolve, idleTimeoutMs, undefined)));
+            const upstream = await Promise.race([pending, idle]).finally(() => clearTimeout(idleTimer));
+            if (!upstream) {
+                done();
+                void pending.then((late) => late.body?.cancel()).catch(() => {});
+                log({ level: 'error', msg: `no response within the idle timeout of ${idleTimeoutMs} ms`, function: name });
+                return json(504, IDLE_TIMEOUT(idleTimeoutMs));
+            }
             const headers = new Headers(upstream.headers);
             headers.delete('content-length');
             headers.delete('transfer-encoding');

@@ -28,7 +28,7 @@ interface RunningFunctions {
     stop(): Promise<void>;
 }
 
-async function serveFunctions(config: ProjectConfig, wallClockMs = 60_000, memoryMb = 64): Promise<RunningFunctions> {
+async function serveFunctions(config: ProjectConfig, limits: { wallClockMs?: number; idleTimeoutMs?: number; shutdownGraceMs?: number } = {}): Promise<RunningFunctions> {
     const jwt = jwtKeysFromConfig(config);
     const keys = await apiKeysFor(jwt);
     const logs: LogEntry[] = [];
@@ -40,8 +40,10 @@ async function serveFunctions(config: ProjectConfig, wallClockMs = 60_000, memor
         apiUrl: 'http://127.0.0.1:0',
         dbUrl: DB_URL,
         denoDir,
-        wallClockMs,
-        memoryMb,
+        wallClockMs: limits.wallClockMs ?? 60_000,
+        idleTimeoutMs: limits.idleTimeoutMs ?? 60_000,
+        memoryMb: 64,
+        shutdownGraceMs: limits.shutdownGraceMs,
         log: (entry) => logs.push(entry),
     });
     gateway = await listen(createGateway({ routes: { '/functions/v1': functions.handler }, keys, jwt, accessLog: () => {} }), { port: 0 });
@@ -60,7 +62,7 @@ let stack: RunningFunctions;
 const started: RunningFunctions[] = [];
 
 beforeAll(async () => {
-    stack = await serveFunctions(loadProjectConfig(FIXTURE_PROJECT), 1_500);
+    stack = await serveFunctions(loadProjectConfig(FIXTURE_PROJECT), { wallClockMs: 1_500 });
     started.push(stack);
 });
 
@@ -183,6 +185,13 @@ describe('runtime errors', () => {
     it('answers 546 WORKER_LIMIT past the wall-clock limit', async () => {
         const { error } = await anon().functions.invoke('slow');
         expect(await failure(error)).toEqual({ status: 546, body: { code: 'WORKER_LIMIT', message: expect.any(String) } });
+    });
+
+    it('answers 504 when the function sends no response within the idle timeout', async () => {
+        const own = await serveFunctions(loadProjectConfig(FIXTURE_PROJECT), { idleTimeoutMs: 300, shutdownGraceMs: 500 });
+        started.push(own);
+        const { error } = await testClient(own.url, LOCAL_ANON_KEY).functions.invoke('slow');
+        expect(await failure(error)).toEqual({ status: 504, body: { msg: expect.stringContaining('idle timeout') } });
     });
 
     it('answers 546 WORKER_LIMIT when the worker runs out of its memory limit, and starts a fresh one', async () => {
