@@ -43,6 +43,7 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
     const parsed = new Map<string, Schedule | ScheduleError>();
     let timer: NodeJS.Timeout | undefined;
     let stopped = false;
+    let loadError: string | undefined;
 
     const scheduleOf = (job: ScheduledJob): Schedule | undefined => {
         if (!parsed.has(job.schedule)) {
@@ -78,8 +79,11 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
         let jobs: ScheduledJob[];
         try {
             jobs = await options.loadJobs();
+            loadError = undefined;
         } catch (error) {
-            log({ level: 'error', msg: 'cannot read scheduled jobs', error: String(error) });
+            // Once per distinct failure, not once a second.
+            if (String(error) !== loadError) log({ level: 'error', msg: 'cannot read scheduled jobs', error: String(error) });
+            loadError = String(error);
             return;
         }
         for (const job of jobs) {
