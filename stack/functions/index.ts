@@ -213,7 +213,7 @@ export async function createFunctionsService(options: FunctionsServiceOptions): 
 
     const handler: FetchHandler = async (request) => {
         const url = new URL(request.url);
-        const name = decodeURIComponent(url.pathname.split('/')[1] ?? '');
+        const name = url.pathname.split('/')[1] ?? '';
         const slot = slots.get(name) ?? discover(name);
         if (!slot || closed) return json(404, NOT_FOUND);
 
