@@ -316,6 +316,7 @@ async function tableRequest(
                 });
             }
             headers.set('Content-Range', contentRange(offset, pageTotal, total));
+            headers.set('Content-Location', contentLocation(rel.name, url.searchParams));
             applyPreferenceApplied(headers, { count: prefs.count ? prefs.count : undefined, tx: appliedTx, handling: prefs.handling === 'strict' ? 'strict' : undefined, timezone: prefs.timezone });
             return { status, headers, body: method === 'HEAD' ? null : result.body };
         }
@@ -396,6 +397,15 @@ function offsetOf(q: QueryParams, headers: Headers): number {
         range = 0;
     }
     return off + range;
+}
+
+/** `/table?<query string sorted by key>`, percent-encoded like http-types' renderSimpleQuery. */
+function contentLocation(table: string, search: URLSearchParams): string {
+    const enc = (v: string) => encodeURIComponent(v).replace(/[!'()*]/g, (c) => '%' + c.charCodeAt(0).toString(16).toUpperCase());
+    const pairs = [...search].map(([k, v], i) => ({ k, v, i }));
+    pairs.sort((a, b) => (a.k < b.k ? -1 : a.k > b.k ? 1 : a.i - b.i));
+    const qs = pairs.map(({ k, v }) => `${enc(k)}=${enc(v)}`).join('&');
+    return `/${table}${qs ? `?${qs}` : ''}`;
 }
 
 function rangeStatus(lower: number, pageTotal: number, total: number | undefined): number {
