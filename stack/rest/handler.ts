@@ -279,6 +279,9 @@ async function tableRequest(
             kind = 'upsert-put';
             const { value, isArray, raw } = await payload(request);
             const rows = toRows(value, isArray);
+            if (request.headers.has('range')) {
+                throw new ApiError(400, 'PGRST114', 'Range header and limit/offset querystring parameters are not allowed for PUT');
+            }
             validatePut(rel, q, rows, isArray);
             stmt = insertStatement(ctx, input, rows, false, true, raw);
             break;
@@ -338,7 +341,7 @@ async function tableRequest(
         }
         applyPreferenceApplied(headers, {
             resolution: kind === 'insert' ? prefs.resolution : undefined,
-            missing: prefs.missing,
+            missing: kind === 'insert' || kind === 'upsert-put' ? prefs.missing : undefined,
             return: prefs.return,
             count: prefs.count,
             tx: appliedTx,
