@@ -593,6 +593,7 @@ async function rpcRequest(
             maxAffected: prefs.handling === 'strict' ? prefs.maxAffected : undefined,
         });
         if (fn.returnsVoid) {
+            headers.set('Content-Range', contentRange(0, pageTotal, total));
             return { status: 204, headers, body: null };
         }
         headers.set('Content-Type', contentTypeOf(media));
