@@ -1,20 +1,21 @@
 // `start`, `status` and `stop`: the whole local stack as one foreground process, the
 // Docker-free `supabase start`. PostgreSQL first (reset when the migrations changed),
 // then mail, REST, auth, functions behind the gateway on [api] port, then the scheduler.
-// Each component is stopped in reverse order on Ctrl-C. A component whose module is not
-// in the repository yet is reported as "not built yet"; one that fails to start is
-// reported with its error while the rest of the stack runs. The running stack's URLs and
-// keys are written to <workdir>/.local/stack.json for `status`.
+// Each component is stopped in reverse order on Ctrl-C. A component that fails to start
+// is reported with its error in the status table while the rest of the stack runs. The
+// running stack's URLs and keys are written to <workdir>/.local/stack.json for `status`.
 import fs from 'node:fs';
 import path from 'node:path';
-import type { ProjectConfig } from '../config.js';
+import { createAuthService } from '../auth/index.js';
 import { isPortFree } from '../db/cluster.js';
 import { resetDatabase } from '../db/reset.js';
 import { createFunctionsService } from '../functions/index.js';
 import { createGateway } from '../gateway/index.js';
 import { apiKeysFor } from '../gateway/keys.js';
 import { listen, type FetchHandler } from '../http.js';
-import { jwtKeysFromConfig, type JwtKeys } from '../jwt.js';
+import { jwtKeysFromConfig } from '../jwt.js';
+import { createMailCatcher } from '../mail/index.js';
+import { createRestService } from '../rest/index.js';
 import { createScheduler, invokeThroughGateway, jobsFromDatabase } from '../scheduler/index.js';
 import { isSchemaCurrent, openProject, recordSchema, type LocalProject } from './project.js';
 
@@ -38,34 +39,6 @@ export interface StackStatus {
 }
 
 const statusFile = (project: LocalProject) => path.join(project.localDir, 'stack.json');
-
-// Services other modules provide, loaded only when their module exists (see loadOptional).
-interface Closable {
-    handler: FetchHandler;
-    close(): Promise<void>;
-}
-interface MailSink {
-    send(message: unknown): Promise<void>;
-}
-interface MailModule {
-    createMailCatcher(): MailSink & { handler: FetchHandler };
-}
-interface RestModule {
-    createRestService(options: { dbUrl: string; config: ProjectConfig; jwt: JwtKeys }): Promise<Closable>;
-}
-interface AuthModule {
-    createAuthService(options: { dbUrl: string; config: ProjectConfig; jwt: JwtKeys; publicUrl: string; mail: MailSink }): Promise<Closable>;
-}
-
-class NotBuilt extends Error {}
-
-/** Imports stack/<name>/index.ts if it exists; NotBuilt when it does not. */
-async function loadOptional<T>(name: string): Promise<T> {
-    const url = new URL(`../${name}/index.js`, import.meta.url);
-    const source = url.pathname.replace(/\.js$/, '.ts');
-    if (!fs.existsSync(source) && !fs.existsSync(url.pathname)) throw new NotBuilt(name);
-    return (await import(url.href)) as T;
-}
 
 export async function start(workdir: string): Promise<number> {
     const project = openProject(workdir);
@@ -143,27 +116,23 @@ export async function start(workdir: string): Promise<number> {
                 await run();
                 components[name] = 'running';
             } catch (error) {
-                components[name] = error instanceof NotBuilt ? 'not built yet' : `failed: ${(error as Error).message.split('\n')[0]}`;
-                if (!(error instanceof NotBuilt)) say(`${name} failed to start: ${(error as Error).stack ?? String(error)}`);
+                components[name] = `failed: ${(error as Error).message.split('\n')[0]}`;
+                say(`${name} failed to start: ${(error as Error).stack ?? String(error)}`);
             }
         };
 
-        let mail: MailSink = {
-            send: async (message) => say(`mail (no mail catcher built yet): ${JSON.stringify(message).slice(0, 200)}`),
-        };
+        const mail = createMailCatcher();
         await component('mail', async () => {
-            const catcher = (await loadOptional<MailModule>('mail')).createMailCatcher();
-            const server = await listen(catcher.handler, { port: mailPort });
+            const server = await listen(mail.handler, { port: mailPort });
             stops.push({ name: 'mail', stop: () => server.close() });
-            mail = catcher;
         });
         await component('rest', async () => {
-            const rest = await (await loadOptional<RestModule>('rest')).createRestService({ dbUrl: project.dbUrl, config, jwt });
+            const rest = await createRestService({ dbUrl: project.dbUrl, config, jwt });
             stops.push({ name: 'rest', stop: () => rest.close() });
             routes['/rest/v1'] = rest.handler;
         });
         await component('auth', async () => {
-            const auth = await (await loadOptional<AuthModule>('auth')).createAuthService({
+            const auth = await createAuthService({
                 dbUrl: project.dbUrl,
                 config,
                 jwt,

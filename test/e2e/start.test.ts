@@ -177,18 +177,39 @@ describe('npm start', () => {
         expect(fn.status).toBe(200);
         expect(((await fn.json()) as { path: string }).path).toBe('/hello');
         const components = (JSON.parse((await runCli(['status', '-o', 'json'], workdir)).stdout) as { components: Record<string, string> }).components;
-        if (components.rest === 'running') {
-            const rest = await fetch(`${api}/rest/v1/`, { headers: { apikey: LOCAL_SECRET_KEY } });
-            expect(rest.status).toBe(200);
-        }
-        if (components.auth === 'running') {
-            const auth = await fetch(`${api}/auth/v1/health`, { headers: { apikey: LOCAL_PUBLISHABLE_KEY } });
-            expect(auth.status).toBe(200);
-        }
-        if (components.mail === 'running') {
-            const mail = await fetch(`http://127.0.0.1:${ports.mail}/api/v1/messages`);
-            expect(mail.status).toBe(200);
-        }
+        expect(components).toEqual({
+            database: 'running',
+            mail: 'running',
+            rest: 'running',
+            auth: 'running',
+            functions: 'running',
+            gateway: 'running',
+            scheduler: 'running',
+        });
+        const rest = await fetch(`${api}/rest/v1/`, { headers: { apikey: LOCAL_SECRET_KEY } });
+        expect(rest.status).toBe(200);
+        const auth = await fetch(`${api}/auth/v1/health`, { headers: { apikey: LOCAL_PUBLISHABLE_KEY } });
+        expect(auth.status).toBe(200);
+        const mail = await fetch(`http://127.0.0.1:${ports.mail}/api/v1/messages`);
+        expect(mail.status).toBe(200);
+    });
+
+    it('delivers auth mail to the mail catcher', async () => {
+        const api = `http://127.0.0.1:${ports.api}`;
+        const email = `e2e-${Date.now()}@example.test`;
+        const otp = await fetch(`${api}/auth/v1/otp`, {
+            method: 'POST',
+            headers: { apikey: LOCAL_PUBLISHABLE_KEY, 'content-type': 'application/json' },
+            body: JSON.stringify({ email, create_user: true }),
+        });
+        expect(otp.status).toBe(200);
+        await vi.waitFor(
+            async () => {
+                const list = (await (await fetch(`http://127.0.0.1:${ports.mail}/api/v1/messages`)).json()) as { messages: Array<{ To: Array<{ Address: string }> }> };
+                expect(list.messages.some((m) => m.To.some((to) => to.Address === email))).toBe(true);
+            },
+            { timeout: 10_000, interval: 100 },
+        );
     });
 
     it('runs the scheduled job declared by the project migration', async () => {
