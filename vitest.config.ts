@@ -4,6 +4,7 @@ export default defineConfig({
     test: {
         include: ['test/**/*.test.ts'],
         globalSetup: ['test/setup/global.ts'],
+        reporters: ['default', './test/setup/summary-reporter.ts'],
         pool: 'forks',
         // Tests wait on Postgres and servers far more than on the CPU.
         maxWorkers: 4,
