@@ -100,7 +100,9 @@ export class Cluster {
         const output = detached ? fs.openSync(logFile, 'a') : 'pipe';
         const child = spawn(bin.postgres, args, {
             ...osUser(),
-            detached,
+            // Always its own process group: a terminal's Ctrl-C goes to our process group and
+            // must not reach Postgres directly; the stack stops it last, after its clients.
+            detached: true,
             stdio: ['ignore', output, output],
             env: { ...process.env, LC_MESSAGES: 'C.UTF-8' },
         });
