@@ -5,19 +5,18 @@
 //   npx tsx bench/auth.ts [--sign-ins 50]
 //
 // Starts its own throwaway Postgres cluster with the Supabase platform (auth schema).
-import fs from 'node:fs';
 import os from 'node:os';
-import path from 'node:path';
 import bcrypt from 'bcryptjs';
 import pg from 'pg';
 import { createAuthService } from '../stack/auth/index.js';
 import { hashPassword } from '../stack/auth/user-rows.js';
 import type { ProjectConfig } from '../stack/config.js';
-import { Cluster, EPHEMERAL_SETTINGS, freePort } from '../stack/db/cluster.js';
+import { startThrowawayCluster } from '../stack/db/cluster.js';
 import { applyPlatform } from '../stack/db/platform.js';
 import { listen } from '../stack/http.js';
 import { LOCAL_ANON_KEY, LOCAL_JWT_SECRET } from '../stack/keys.js';
 import { createMailCatcher } from '../stack/mail/index.js';
+import { mean, percentile } from './stats.js';
 
 const args = process.argv.slice(2);
 const option = (name: string, fallback: number): number => {
@@ -27,21 +26,12 @@ const option = (name: string, fallback: number): number => {
 const SIGN_INS = option('sign-ins', 50);
 const PASSWORD = 'bench-password-1';
 
-function percentile(sorted: number[], p: number): number {
-    return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
-}
-
 function summary(label: string, samples: number[]): string {
-    const sorted = [...samples].sort((a, b) => a - b);
-    const mean = samples.reduce((a, b) => a + b, 0) / samples.length;
-    return `${label.padEnd(34)} n=${samples.length}  p50=${percentile(sorted, 50).toFixed(1)} ms  p99=${percentile(sorted, 99).toFixed(1)} ms  mean=${mean.toFixed(1)} ms`;
+    return `${label.padEnd(34)} n=${samples.length}  p50=${percentile(samples, 50).toFixed(1)} ms  p99=${percentile(samples, 99).toFixed(1)} ms  mean=${mean(samples).toFixed(1)} ms`;
 }
 
 async function main(): Promise<void> {
-    const dataRoot = fs.mkdtempSync(path.join(os.tmpdir(), 'tillbase-bench-auth-'));
-    fs.chmodSync(dataRoot, 0o755);
-    const cluster = new Cluster({ dataDir: path.join(dataRoot, 'data'), port: await freePort(), settings: EPHEMERAL_SETTINGS });
-    await cluster.start();
+    const { cluster, dir: dataRoot, dispose } = await startThrowawayCluster('tillbase-bench-auth');
     try {
         const admin = new pg.Client({ connectionString: cluster.url() });
         await admin.connect();
@@ -106,8 +96,7 @@ async function main(): Promise<void> {
         await server.close();
         await service.close();
     } finally {
-        await cluster.stop();
-        fs.rmSync(dataRoot, { recursive: true, force: true });
+        await dispose();
     }
 }
 

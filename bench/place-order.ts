@@ -4,32 +4,21 @@
 //
 //   npx tsx bench/place-order.ts [rounds=20] [buyers=50] [units=10]
 import { randomUUID } from 'node:crypto';
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import pg from 'pg';
 import { insertAuthUser } from '../stack/auth/user-rows.js';
-import { Cluster, EPHEMERAL_SETTINGS, freePort } from '../stack/db/cluster.js';
+import { startThrowawayCluster } from '../stack/db/cluster.js';
 import { resetDatabase } from '../stack/db/reset.js';
 import { PROJECT_ROOT } from '../stack/paths.js';
+import { mean, percentile } from './stats.js';
 
 const [rounds = 20, buyers = 50, units = 10] = process.argv.slice(2).map(Number);
 
-function quantile(sorted: number[], q: number): number {
-    return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
-}
-
 function summary(label: string, samples: number[]): string {
-    const s = [...samples].sort((a, b) => a - b);
-    const mean = s.reduce((a, b) => a + b, 0) / s.length;
-    return `${label}: n=${s.length} mean ${mean.toFixed(1)} ms, p50 ${quantile(s, 0.5).toFixed(1)} ms, p95 ${quantile(s, 0.95).toFixed(1)} ms, max ${s[s.length - 1]!.toFixed(1)} ms`;
+    return `${label}: n=${samples.length} mean ${mean(samples).toFixed(1)} ms, p50 ${percentile(samples, 50).toFixed(1)} ms, p95 ${percentile(samples, 95).toFixed(1)} ms, max ${Math.max(...samples).toFixed(1)} ms`;
 }
 
 async function main(): Promise<void> {
-    const dataRoot = fs.mkdtempSync(path.join(os.tmpdir(), 'tillbase-bench-'));
-    fs.chmodSync(dataRoot, 0o755);
-    const cluster = new Cluster({ dataDir: path.join(dataRoot, 'data'), port: await freePort(), settings: EPHEMERAL_SETTINGS });
-    await cluster.start();
+    const { cluster, dir: dataRoot, dispose } = await startThrowawayCluster('tillbase-bench');
     const pools: pg.Pool[] = [];
     try {
         const url = cluster.url('bench');
@@ -115,8 +104,7 @@ async function main(): Promise<void> {
         console.log(summary('  wall time per round', walls));
     } finally {
         for (const pool of pools) await pool.end();
-        await cluster.stop();
-        fs.rmSync(dataRoot, { recursive: true, force: true });
+        await dispose();
     }
 }
 

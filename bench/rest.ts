@@ -5,16 +5,15 @@
 //   npx tsx bench/rest.ts [--seconds 5] [--concurrency 16]
 //
 // Starts its own throwaway Postgres cluster with the Supabase platform and a tiny catalogue.
-import fs from 'node:fs';
 import os from 'node:os';
-import path from 'node:path';
 import pg from 'pg';
 import type { ProjectConfig } from '../stack/config.js';
-import { Cluster, EPHEMERAL_SETTINGS, freePort } from '../stack/db/cluster.js';
+import { startThrowawayCluster } from '../stack/db/cluster.js';
 import { applyPlatform } from '../stack/db/platform.js';
 import { listen } from '../stack/http.js';
 import { LOCAL_ANON_KEY, LOCAL_JWT_SECRET } from '../stack/keys.js';
 import { createRestService } from '../stack/rest/index.js';
+import { percentile } from './stats.js';
 
 const args = process.argv.slice(2);
 const option = (name: string, fallback: number): number => {
@@ -87,24 +86,16 @@ async function drive(seconds: number, concurrency: number, once: () => Promise<v
     return { requests: latencies.length, seconds: (performance.now() - start) / 1000, latencies };
 }
 
-function percentile(sorted: number[], p: number): number {
-    return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
-}
-
 function report(label: string, r: Result): { rps: number; p50: number; p99: number } {
-    const sorted = [...r.latencies].sort((a, b) => a - b);
     const rps = r.requests / r.seconds;
-    const p50 = percentile(sorted, 50);
-    const p99 = percentile(sorted, 99);
+    const p50 = percentile(r.latencies, 50);
+    const p99 = percentile(r.latencies, 99);
     console.log(`${label.padEnd(24)} ${rps.toFixed(0).padStart(7)} req/s   p50 ${p50.toFixed(2).padStart(6)} ms   p99 ${p99.toFixed(2).padStart(6)} ms   (${r.requests} requests)`);
     return { rps, p50, p99 };
 }
 
 async function main(): Promise<void> {
-    const dataRoot = fs.mkdtempSync(path.join(os.tmpdir(), 'tillbase-bench-rest-'));
-    fs.chmodSync(dataRoot, 0o755);
-    const cluster = new Cluster({ dataDir: path.join(dataRoot, 'data'), port: await freePort(), settings: EPHEMERAL_SETTINGS });
-    await cluster.start();
+    const { cluster, dir: dataRoot, dispose } = await startThrowawayCluster('tillbase-bench-rest');
     try {
         const admin = new pg.Client({ connectionString: cluster.url() });
         await admin.connect();
@@ -184,8 +175,7 @@ async function main(): Promise<void> {
         await server.close();
         await service.close();
     } finally {
-        await cluster.stop();
-        fs.rmSync(dataRoot, { recursive: true, force: true });
+        await dispose();
     }
 }
 

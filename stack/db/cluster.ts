@@ -289,3 +289,30 @@ function isPostmaster(pid: number, dataDir: string): boolean {
         }
     }
 }
+
+export interface ThrowawayCluster {
+    cluster: Cluster;
+    /** The temporary directory holding the data directory (free for other scratch files). */
+    dir: string;
+    /** Stops the cluster and deletes its data. */
+    dispose(): Promise<void>;
+}
+
+/** A fresh, non-durable cluster on a free port in a temporary directory (tests, benchmarks). */
+export async function startThrowawayCluster(prefix: string): Promise<ThrowawayCluster> {
+    const dataRoot = fs.mkdtempSync(path.join(os.tmpdir(), `${prefix}-`));
+    // As root, Postgres runs as the `postgres` OS user, which must reach the data directory.
+    fs.chmodSync(dataRoot, 0o755);
+    const cluster = new Cluster({ dataDir: path.join(dataRoot, 'data'), port: await freePort(), settings: EPHEMERAL_SETTINGS });
+    const dispose = async () => {
+        await cluster.stop();
+        fs.rmSync(dataRoot, { recursive: true, force: true });
+    };
+    try {
+        await cluster.start();
+    } catch (error) {
+        await dispose();
+        throw error;
+    }
+    return { cluster, dir: dataRoot, dispose };
+}

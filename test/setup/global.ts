@@ -1,10 +1,7 @@
 // One embedded Postgres per test run, and one migrated template database that every test
 // file clones (test/harness/db.ts).
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import type { TestProject } from 'vitest/node';
-import { Cluster, EPHEMERAL_SETTINGS, freePort } from '../../stack/db/cluster.js';
+import { startThrowawayCluster } from '../../stack/db/cluster.js';
 import { resetDatabase } from '../../stack/db/reset.js';
 import { PROJECT_ROOT } from '../../stack/paths.js';
 
@@ -19,20 +16,14 @@ declare module 'vitest' {
 }
 
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
-    const dataRoot = fs.mkdtempSync(path.join(os.tmpdir(), 'tillbase-test-'));
-    fs.chmodSync(dataRoot, 0o755);
-    const cluster = new Cluster({ dataDir: path.join(dataRoot, 'data'), port: await freePort(), settings: EPHEMERAL_SETTINGS });
-    await cluster.start();
+    const { cluster, dispose } = await startThrowawayCluster('tillbase-test');
     try {
         await resetDatabase({ url: cluster.url(TEMPLATE_DATABASE), workdir: PROJECT_ROOT, seed: false });
     } catch (error) {
-        await cluster.stop();
+        await dispose();
         throw error;
     }
     project.provide('clusterUrl', cluster.url());
     project.provide('templateDatabase', TEMPLATE_DATABASE);
-    return async () => {
-        await cluster.stop();
-        fs.rmSync(dataRoot, { recursive: true, force: true });
-    };
+    return dispose;
 }
