@@ -83,16 +83,16 @@ export function countExpression(root: ReadNode, params: Params, prefs: Preferenc
     return 'null::bigint';
 }
 
+/** A table as the root of a read tree: by default the table itself, or a CTE standing for its rows. */
+function tableSource(rel: Relation, as?: { from: string; ref: string }): RootSource {
+    const qualified = `${ident(rel.schema)}.${ident(rel.name)}`;
+    return { rel, columnNames: rel.columns.map((c) => c.name), name: rel.name, from: as?.from ?? qualified, ref: as?.ref ?? qualified };
+}
+
 // ── read ────────────────────────────────────────────────────────────────────────────
 
 export function readStatement(ctx: PlanContext, rel: Relation, q: QueryParams, prefs: Preferences, media: MediaType, maxRows: number | undefined, range: { offset: number; limit?: number } | undefined): Statement {
-    const source: RootSource = {
-        rel,
-        columnNames: rel.columns.map((c) => c.name),
-        name: rel.name,
-        from: `${ident(rel.schema)}.${ident(rel.name)}`,
-        ref: `${ident(rel.schema)}.${ident(rel.name)}`,
-    };
+    const source = tableSource(rel);
     const root = buildReadTree(ctx, source, q.select);
     applyQueryParams(root, q, maxRows, range);
     const params = new Params();
@@ -149,13 +149,7 @@ function returningClause(rel: Relation, representation: boolean): string {
 
 function outputSelect(ctx: PlanContext, rel: Relation, q: QueryParams, representation: boolean, params: Params): { inner: string; root: ReadNode | undefined } {
     if (!representation) return { inner: 'SELECT 1 FROM pgrst_source', root: undefined };
-    const source: RootSource = {
-        rel,
-        columnNames: rel.columns.map((c) => c.name),
-        name: rel.name,
-        from: `pgrst_source AS ${ident(rel.name)}`,
-        ref: ident(rel.name),
-    };
+    const source = tableSource(rel, { from: `pgrst_source AS ${ident(rel.name)}`, ref: ident(rel.name) });
     const root = buildReadTree(ctx, source, q.select);
     // Filters on embedded levels still apply to the representation.
     for (const { path, filter } of q.filters) if (path.length) addFilter(root, path, filter);
@@ -223,13 +217,7 @@ export function insertStatement(ctx: PlanContext, input: MutationInput, rows: Js
  * pg-safeupdate for the API's connections, so a statement without WHERE fails with 21000.
  */
 function mutationWhere(ctx: PlanContext, rel: Relation, q: QueryParams, params: Params, verb: 'UPDATE' | 'DELETE'): string {
-    const source: RootSource = {
-        rel,
-        columnNames: rel.columns.map((c) => c.name),
-        name: rel.name,
-        from: `${ident(rel.schema)}.${ident(rel.name)}`,
-        ref: `${ident(rel.schema)}.${ident(rel.name)}`,
-    };
+    const source = tableSource(rel);
     const node = buildReadTree(ctx, source, [{ kind: 'star' }]);
     for (const { path, filter } of q.filters) if (!path.length) addFilter(node, path, filter);
     for (const { path, tree } of q.logic) if (!path.length) node.logic.push(tree);
