@@ -15,6 +15,7 @@ import { parse, stringify } from 'smol-toml';
 import { freePort } from '../stack/db/cluster.js';
 import { LOCAL_PUBLISHABLE_KEY } from '../stack/keys.js';
 import { PROJECT_ROOT } from '../stack/paths.js';
+import { descendants, programName } from '../test/harness/processes.js';
 
 const WARM_SAMPLES = 30;
 
@@ -77,33 +78,6 @@ async function startStack(workdir: string): Promise<Running> {
     };
 }
 
-/** pid → command of every process below `root`, found through /proc. */
-function descendants(root: number): Map<number, string> {
-    const parents = new Map<number, number>();
-    for (const entry of fs.readdirSync('/proc')) {
-        if (!/^\d+$/.test(entry)) continue;
-        try {
-            const stat = fs.readFileSync(`/proc/${entry}/stat`, 'utf8');
-            parents.set(Number(entry), Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]));
-        } catch {
-            // exited meanwhile
-        }
-    }
-    const found = new Map<number, string>();
-    const visit = (pid: number) => {
-        for (const [child, parent] of parents) {
-            if (parent !== pid || found.has(child)) continue;
-            try {
-                found.set(child, fs.readFileSync(`/proc/${child}/comm`, 'utf8').trim());
-            } catch {
-                continue;
-            }
-            visit(child);
-        }
-    };
-    visit(root);
-    return found;
-}
 
 function rssOf(pid: number): number {
     try {
@@ -117,8 +91,9 @@ function rssOf(pid: number): number {
 /** Resident memory of the stack process tree, by kind (node, postgres, deno, other). */
 function stackRss(root: number): Record<string, number> {
     const byKind: Record<string, number> = { node: rssOf(root), postgres: 0, deno: 0, other: 0 };
-    for (const [pid, comm] of descendants(root)) {
-        const kind = comm === 'node' || comm.startsWith('node') ? 'node' : comm.startsWith('postgres') ? 'postgres' : comm === 'deno' ? 'deno' : 'other';
+    for (const [pid, command] of descendants(root)) {
+        const program = programName(command);
+        const kind = program.startsWith('node') ? 'node' : program.startsWith('postgres') ? 'postgres' : program === 'deno' ? 'deno' : 'other';
         byKind[kind] = (byKind[kind] ?? 0) + rssOf(pid);
     }
     return byKind;

@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { freePort } from '../../stack/db/cluster.js';
 import { LOCAL_PUBLISHABLE_KEY, LOCAL_SECRET_KEY } from '../../stack/keys.js';
 import { PROJECT_ROOT } from '../../stack/paths.js';
+import { descendants } from '../harness/processes.js';
 
 const FIXTURES = path.join(PROJECT_ROOT, 'test', 'fixtures', 'functions');
 const SCHEDULE_MIGRATION = fs
@@ -98,33 +99,6 @@ function killGroup(launched: Launched | undefined): void {
     }
 }
 
-/** Every process below `root` (pid → command line). */
-function descendants(root: number): Map<number, string> {
-    const parents = new Map<number, number>();
-    for (const entry of fs.readdirSync('/proc')) {
-        if (!/^\d+$/.test(entry)) continue;
-        try {
-            const stat = fs.readFileSync(`/proc/${entry}/stat`, 'utf8');
-            parents.set(Number(entry), Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]));
-        } catch {
-            // gone meanwhile
-        }
-    }
-    const found = new Map<number, string>();
-    const visit = (pid: number) => {
-        for (const [child, parent] of parents) {
-            if (parent !== pid || found.has(child)) continue;
-            try {
-                found.set(child, fs.readFileSync(`/proc/${child}/cmdline`, 'utf8').replaceAll('\0', ' '));
-            } catch {
-                continue;
-            }
-            visit(child);
-        }
-    };
-    visit(root);
-    return found;
-}
 
 function alive(pid: number): boolean {
     try {
