@@ -1,54 +1,19 @@
 // Writing users as Supabase Auth does: a new user with its email identity (identity data
 // merged into user_metadata), confirmation, and the final step of an email change.
-import { randomUUID } from 'node:crypto';
 import type { AuthContext, Tx } from './context.js';
 import { clearOneTimeTokens } from './one-time-tokens.js';
-import { hashPassword, INSTANCE_ID } from './user-rows.js';
+import { insertAuthUser, type NewUser } from './user-rows.js';
 import { findUserById, refreshProviders, type LoadedUser } from './users.js';
 
-export interface CreateUser {
-    email?: string | null;
-    phone?: string | null;
-    password?: string | null;
-    passwordHash?: string | null;
-    userMetadata?: Record<string, unknown> | null;
-    appMetadata?: Record<string, unknown> | null;
-    isAnonymous?: boolean;
-    confirmed?: boolean;
-    role?: string;
-    id?: string;
-    invited?: boolean;
-}
+export type CreateUser = Omit<NewUser, 'emailConfirmed'> & { confirmed?: boolean };
 
+/** A new user as signup, invite and the admin API create it: inserted unconfirmed, then confirmed if asked. */
 export async function createUser(ctx: AuthContext, tx: Tx, input: CreateUser): Promise<LoadedUser> {
-    const id = input.id ?? randomUUID();
-    const now = ctx.now();
-    const email = input.email ? input.email.toLowerCase() : null;
-    const phone = input.phone || null;
-    const provider = input.isAnonymous ? 'anonymous' : email ? 'email' : phone ? 'phone' : 'email';
-    const identityData: Record<string, unknown> | null = input.isAnonymous
-        ? null
-        : { sub: id, ...(email ? { email } : {}), ...(phone ? { phone } : {}), email_verified: false, phone_verified: false };
-    const userMetadata = { ...(input.userMetadata ?? {}), ...(identityData ?? {}) };
-    const appMetadata = { provider, providers: [provider], ...(input.appMetadata ?? {}) };
-    const encrypted = input.passwordHash ?? (input.password ? await hashPassword(input.password) : '');
-    await tx.query(
-        `insert into auth.users (
-            instance_id, id, aud, role, email, encrypted_password, phone, raw_app_meta_data, raw_user_meta_data,
-            is_super_admin, created_at, updated_at, confirmation_token, recovery_token, email_change_token_new,
-            email_change, is_anonymous, invited_at
-        ) values ($1, $2, 'authenticated', $3, $4, $5, $6, $7, $8, null, $9, $9, '', '', '', '', $10, $11)`,
-        [INSTANCE_ID, id, input.role || 'authenticated', email, encrypted, phone, appMetadata, userMetadata, now, input.isAnonymous ?? false, input.invited ? now : null],
-    );
-    if (identityData) {
-        await tx.query(
-            `insert into auth.identities (provider_id, user_id, identity_data, provider, last_sign_in_at, created_at, updated_at)
-             values ($1, $2, $3, $4, $5, $5, $5)`,
-            [id, id, identityData, email ? 'email' : 'phone', now],
-        );
-    }
-    const user = (await findUserById(tx, id))!;
-    if (input.confirmed && email) await confirmEmail(ctx, tx, user);
+    const { confirmed, ...user } = input;
+    const { id } = await insertAuthUser(tx, { ...user, emailConfirmed: false }, ctx.now());
+    const created = (await findUserById(tx, id))!;
+    if (!confirmed || !created.email) return created;
+    await confirmEmail(ctx, tx, created);
     return (await findUserById(tx, id))!;
 }
 
@@ -80,6 +45,14 @@ export async function confirmEmailChange(ctx: AuthContext, tx: Tx, user: LoadedU
          where id = $1`,
         [user.id, email, now],
     );
+    await setEmailIdentity(tx, user, email, now);
+    await clearOneTimeTokens(tx, user.id);
+    const fresh = (await findUserById(tx, user.id))!;
+    await refreshProviders(tx, fresh);
+}
+
+/** Points the user's email identity at `email`, creating it for users who had none (anonymous, phone). */
+export async function setEmailIdentity(tx: Tx, user: LoadedUser, email: string, now: Date): Promise<void> {
     const identity = user.identities.find((i) => i.provider === 'email');
     if (identity) {
         await tx.query(`update auth.identities set identity_data = identity_data || jsonb_build_object('email', $2::text), updated_at = $3 where id = $1`, [
@@ -88,16 +61,12 @@ export async function confirmEmailChange(ctx: AuthContext, tx: Tx, user: LoadedU
             now,
         ]);
     } else {
-        const data = { sub: user.id, email, email_verified: false, phone_verified: false };
         await tx.query(
             `insert into auth.identities (provider_id, user_id, identity_data, provider, last_sign_in_at, created_at, updated_at)
              values ($1, $2, $3, 'email', $4, $4, $4)`,
-            [user.id, user.id, data, now],
+            [user.id, user.id, { sub: user.id, email, email_verified: false, phone_verified: false }, now],
         );
     }
-    await clearOneTimeTokens(tx, user.id);
-    const fresh = (await findUserById(tx, user.id))!;
-    await refreshProviders(tx, fresh);
 }
 
 /** Deep-merges like GoTrue's UpdateUserMetaData: top-level keys replaced, null deletes. */

@@ -1,7 +1,7 @@
 // The admin API (service_role / supabase_admin JWTs only): users CRUD with pagination
 // headers, MFA factors, generate_link and invite.
 import { z } from 'zod';
-import { confirmEmail, createUser, mergeMetadata } from './accounts.js';
+import { confirmEmail, createUser, mergeMetadata, setEmailIdentity } from './accounts.js';
 import { audit, transaction, type AuthContext, type RequestFacts, type Tx } from './context.js';
 import { badRequest, DUPLICATE_EMAIL, notFound, unprocessable } from './errors.js';
 import { deleteFactor } from './mfa.js';
@@ -138,16 +138,7 @@ export async function updateUserAdmin(ctx: AuthContext, request: Request, facts:
             const other = await findUserByEmail(tx, email);
             if (other && other.id !== id) throw unprocessable('email_exists', DUPLICATE_EMAIL);
             await tx.query(`update auth.users set email = $2::text, raw_user_meta_data = coalesce(raw_user_meta_data, '{}'::jsonb) || jsonb_build_object('email', $2::text) where id = $1`, [id, email]);
-            const identity = user.identities.find((i) => i.provider === 'email');
-            if (identity) {
-                await tx.query(`update auth.identities set identity_data = identity_data || jsonb_build_object('email', $2::text), updated_at = $3 where id = $1`, [identity.id, email, now]);
-            } else {
-                await tx.query(
-                    `insert into auth.identities (provider_id, user_id, identity_data, provider, last_sign_in_at, created_at, updated_at)
-                     values ($1, $1, $2, 'email', $3, $3, $3)`,
-                    [id, { sub: id, email, email_verified: false, phone_verified: false }, now],
-                );
-            }
+            await setEmailIdentity(tx, user, email, now);
         }
         if (body.password !== undefined && body.password !== null) {
             await tx.query('update auth.users set encrypted_password = $2 where id = $1', [id, body.password ? await hashPassword(body.password) : '']);

@@ -13,10 +13,15 @@ export interface NewUser {
     email?: string | null;
     phone?: string | null;
     password?: string | null;
+    /** An existing bcrypt hash, used instead of `password` (admin imports). */
+    passwordHash?: string | null;
+    /** Email confirmed at creation (default true; the auth server confirms separately). */
     emailConfirmed?: boolean;
     isAnonymous?: boolean;
-    appMetadata?: Record<string, unknown>;
-    userMetadata?: Record<string, unknown>;
+    appMetadata?: Record<string, unknown> | null;
+    userMetadata?: Record<string, unknown> | null;
+    role?: string;
+    invited?: boolean;
 }
 
 export interface UserRow {
@@ -31,45 +36,50 @@ export function hashPassword(password: string): Promise<string> {
     return bcrypt.hash(password, BCRYPT_COST);
 }
 
-/** Inserts auth.users and (for email users) auth.identities in the caller's transaction. */
-export async function insertAuthUser(db: pg.ClientBase, user: NewUser): Promise<UserRow> {
+/**
+ * Inserts auth.users and its identity in the caller's transaction, shaped as Supabase Auth
+ * does: provider in app_metadata, the identity data (sub, email, *_verified) merged into
+ * user_metadata, anonymous users without an identity.
+ */
+export async function insertAuthUser(db: pg.ClientBase, user: NewUser, now: Date = new Date()): Promise<UserRow> {
     const id = user.id ?? randomUUID();
     const email = user.email ? user.email.toLowerCase() : null;
-    const provider = user.isAnonymous ? null : email ? 'email' : user.phone ? 'phone' : null;
-    const appMetadata = { ...(provider ? { provider, providers: [provider] } : {}), ...user.appMetadata };
-    const userMetadata = { ...user.userMetadata };
-    const encrypted = user.password ? await hashPassword(user.password) : '';
+    const phone = user.phone || null;
+    const confirmed = user.emailConfirmed !== false && email !== null;
+    const provider = user.isAnonymous ? 'anonymous' : email ? 'email' : phone ? 'phone' : 'email';
+    const identityData: Record<string, unknown> | null = user.isAnonymous
+        ? null
+        : { sub: id, ...(email ? { email } : {}), ...(phone ? { phone } : {}), email_verified: confirmed, phone_verified: false };
+    const userMetadata = { ...user.userMetadata, ...identityData };
+    const appMetadata = { provider, providers: [provider], ...user.appMetadata };
+    const encrypted = user.passwordHash ?? (user.password ? await hashPassword(user.password) : '');
     const { rows } = await db.query<UserRow>(
         `insert into auth.users (
             instance_id, id, aud, role, email, encrypted_password, email_confirmed_at, phone,
             raw_app_meta_data, raw_user_meta_data, is_super_admin, created_at, updated_at,
-            confirmation_token, recovery_token, email_change_token_new, email_change, is_anonymous
-        ) values ($1, $2, 'authenticated', 'authenticated', $3, $4, $5, $6, $7, $8, null, now(), now(), '', '', '', '', $9)
+            confirmation_token, recovery_token, email_change_token_new, email_change, is_anonymous, invited_at
+        ) values ($1, $2, 'authenticated', $3, $4, $5, $6, $7, $8, $9, null, $10, $10, '', '', '', '', $11, $12)
         returning id, email, raw_app_meta_data, raw_user_meta_data, is_anonymous`,
         [
             INSTANCE_ID,
             id,
+            user.role || 'authenticated',
             email,
             encrypted,
-            user.emailConfirmed === false || !email ? null : new Date(),
-            user.phone ?? null,
+            confirmed ? now : null,
+            phone,
             appMetadata,
             userMetadata,
+            now,
             user.isAnonymous ?? false,
+            user.invited ? now : null,
         ],
     );
-    if (provider) {
-        const identityData = {
-            sub: id,
-            ...(email ? { email } : {}),
-            ...(user.phone ? { phone: user.phone } : {}),
-            email_verified: false,
-            phone_verified: false,
-        };
+    if (identityData) {
         await db.query(
             `insert into auth.identities (provider_id, user_id, identity_data, provider, last_sign_in_at, created_at, updated_at)
-             values ($1, $2, $3, $4, now(), now(), now())`,
-            [id, id, identityData, provider],
+             values ($1, $2, $3, $4, $5, $5, $5)`,
+            [id, id, identityData, email ? 'email' : 'phone', now],
         );
     }
     return rows[0]!;

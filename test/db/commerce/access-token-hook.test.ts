@@ -51,7 +51,9 @@ describe('custom access token hook', () => {
     it('ignores a role a user wrote into their own user metadata', async () => {
         const result = await runHook(schemer, schemer.claims());
         expect(result.claims).not.toHaveProperty('user_role');
-        expect(result.claims.user_metadata).toEqual({ user_role: 'admin', role: 'service_role' });
+        const [stored] = await db.query<{ raw_user_meta_data: object }>('select raw_user_meta_data from auth.users where id = $1', [schemer.id]);
+        expect(stored!.raw_user_meta_data).toMatchObject({ user_role: 'admin', role: 'service_role' });
+        expect(result.claims.user_metadata).toEqual(stored!.raw_user_meta_data);
     });
 
     it('follows the staff table: a role change shows in the next token', async () => {
