@@ -16,21 +16,34 @@ export function platformFiles(): string[] {
         .map((name) => path.join(PLATFORM_SQL_DIR, name));
 }
 
-/** Applies the platform to the database at `url` (a superuser connection). */
-export async function applyPlatform(url: string): Promise<void> {
-    // Roles are cluster-wide, so applying the platform to two databases at once races
-    // ("tuple concurrently updated"). Advisory locks are per database: take it in `postgres`.
+/**
+ * Runs `fn` holding the cluster-wide lock under which roles change. Role attributes and
+ * role settings are shared catalog rows, so two databases altering the same role at once
+ * fail with "tuple concurrently updated". Advisory locks are per database: it is taken in
+ * the cluster's `postgres` database.
+ */
+export async function withRoleLock<T>(url: string, fn: () => Promise<T>): Promise<T> {
     const lockUrl = new URL(url);
     lockUrl.pathname = '/postgres';
     const lock = new pg.Client({ connectionString: lockUrl.toString() });
-    const client = new pg.Client({ connectionString: url });
     await lock.connect();
     try {
         await lock.query('select pg_advisory_lock(7265)');
-        await client.connect();
-        for (const file of platformFiles()) await runSqlFile(client, file);
+        return await fn();
     } finally {
-        await client.end().catch(() => {});
         await lock.end();
     }
+}
+
+/** Applies the platform to the database at `url` (a superuser connection). */
+export async function applyPlatform(url: string): Promise<void> {
+    await withRoleLock(url, async () => {
+        const client = new pg.Client({ connectionString: url });
+        await client.connect();
+        try {
+            for (const file of platformFiles()) await runSqlFile(client, file);
+        } finally {
+            await client.end();
+        }
+    });
 }

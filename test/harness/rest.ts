@@ -21,7 +21,7 @@ import { jwtKeysFromConfig } from '../../stack/jwt.js';
 import { LOCAL_ANON_KEY, LOCAL_JWT_SECRET, LOCAL_SERVICE_ROLE_KEY } from '../../stack/keys.js';
 import { PROJECT_ROOT } from '../../stack/paths.js';
 import { createRestService } from '../../stack/rest/index.js';
-import { applyPlatform } from '../../stack/db/platform.js';
+import { applyPlatform, withRoleLock } from '../../stack/db/platform.js';
 import { dropDatabase } from './db.js';
 
 export const REST_FIXTURE_DIR = path.join(PROJECT_ROOT, 'test', 'fixtures', 'rest');
@@ -208,20 +208,22 @@ export function useRestService(): RestTestContext {
 
 /**
  * Creates `name` with only the Supabase platform and the fixture applied (see the header
- * comment). Serialised across the run's test files with a lock taken in the cluster's
- * `postgres` database (advisory locks are per database): the platform's and the fixture's
- * cluster-wide `alter role …` would otherwise fail with "tuple concurrently updated".
+ * comment). The fixture changes a cluster-wide role setting, so it runs under the same
+ * role lock as the platform (another test file may be applying it at the same moment).
  */
 export async function createFixtureDatabase(name: string): Promise<string> {
     const clusterUrl = inject('clusterUrl');
     const admin = new pg.Client({ connectionString: clusterUrl });
     await admin.connect();
     try {
-        await admin.query('select pg_advisory_lock(4244)');
         await admin.query(`create database ${admin.escapeIdentifier(name)} template template0`);
-        const url = new URL(clusterUrl);
-        url.pathname = `/${name}`;
-        await applyPlatform(url.toString());
+    } finally {
+        await admin.end();
+    }
+    const url = new URL(clusterUrl);
+    url.pathname = `/${name}`;
+    await applyPlatform(url.toString());
+    await withRoleLock(url.toString(), async () => {
         const client = new pg.Client({ connectionString: url.toString() });
         await client.connect();
         try {
@@ -229,10 +231,8 @@ export async function createFixtureDatabase(name: string): Promise<string> {
         } finally {
             await client.end();
         }
-        return url.toString();
-    } finally {
-        await admin.end();
-    }
+    });
+    return url.toString();
 }
 
 /** Reads a response body as JSON, failing with the text when it is not JSON. */

@@ -349,6 +349,9 @@ describe('invariant 6: nothing sent twice, nothing lost (outbox)', () => {
         );
         return rows.map((r) => r.id);
     };
+    // Rows become due at the database's now() (microseconds); a JS Date drops the sub-millisecond
+    // part and can fall just before it, so claim one millisecond later.
+    const afterEnqueue = () => new Date(Date.now() + 1);
     const claim = (topic: string, now: Date, limit = 10, visibility = '30 seconds') =>
         db.asService((q) =>
             q<{ id: string; attempts: number }>('select id, attempts from public.claim_outbox_batch($1, $2, $3::interval, null, $4)', [
@@ -374,7 +377,7 @@ describe('invariant 6: nothing sent twice, nothing lost (outbox)', () => {
     it('two workers claiming the same topic concurrently never get the same row, and together get all', async () => {
         const topic = 'test.concurrent';
         const ids = await enqueue(topic, 200);
-        const now = new Date();
+        const now = afterEnqueue();
         const worker = async () => {
             const got: string[] = [];
             for (;;) {
@@ -392,7 +395,7 @@ describe('invariant 6: nothing sent twice, nothing lost (outbox)', () => {
         const topic = 'test.ordered';
         const aggregate = randomUUID();
         const [m1, m2] = await enqueue(topic, 3, aggregate);
-        const now = new Date();
+        const now = afterEnqueue();
         expect((await claim(topic, now)).map((r) => r.id)).toEqual([m1]);
         expect(await claim(topic, now)).toEqual([]);
         await expect(db.asService((q) => q(`update private.outbox set status = 'processing', locked_until = now() where id = $1`, [m2]))).rejects.toMatchObject({
