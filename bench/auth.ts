@@ -7,7 +7,6 @@
 // Starts its own throwaway Postgres cluster with the Supabase platform (auth schema).
 import os from 'node:os';
 import bcrypt from 'bcryptjs';
-import pg from 'pg';
 import { createAuthService } from '../stack/auth/index.js';
 import { hashPassword } from '../stack/auth/user-rows.js';
 import type { ProjectConfig } from '../stack/config.js';
@@ -17,6 +16,7 @@ import { listen } from '../stack/http.js';
 import { LOCAL_ANON_KEY, LOCAL_JWT_SECRET } from '../stack/keys.js';
 import { createMailCatcher } from '../stack/mail/index.js';
 import { mean, percentile } from './stats.js';
+import { createPgClient } from '../stack/db/connect.js';
 
 const args = process.argv.slice(2);
 const option = (name: string, fallback: number): number => {
@@ -33,7 +33,7 @@ function summary(label: string, samples: number[]): string {
 async function main(): Promise<void> {
     const { cluster, dir: dataRoot, dispose } = await startThrowawayCluster('tillbase-bench-auth');
     try {
-        const admin = new pg.Client({ connectionString: cluster.url() });
+        const admin = createPgClient(cluster.url());
         await admin.connect();
         await admin.query('create database bench');
         await admin.end();

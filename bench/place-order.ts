@@ -10,6 +10,7 @@ import { startThrowawayCluster } from '../stack/db/cluster.js';
 import { resetDatabase } from '../stack/db/reset.js';
 import { PROJECT_ROOT } from '../stack/paths.js';
 import { mean, percentile } from './stats.js';
+import { createPgPool } from '../stack/db/connect.js';
 
 const [rounds = 20, buyers = 50, units = 10] = process.argv.slice(2).map(Number);
 
@@ -23,9 +24,8 @@ async function main(): Promise<void> {
     try {
         const url = cluster.url('bench');
         await resetDatabase({ url, workdir: PROJECT_ROOT, seed: false });
-        const admin = new pg.Pool({ connectionString: url, max: 2 });
+        const admin = createPgPool({ connectionString: url, max: 2 });
         pools.push(admin);
-        admin.on('error', () => {}); // idle clients see the cluster stop at the end
         const [product] = (await admin.query<{ id: string }>(`insert into public.products (slug, name) values ('bench', 'Bench') returning id`)).rows;
         const users: string[] = [];
         for (let i = 0; i < buyers; i++) {
@@ -36,9 +36,8 @@ async function main(): Promise<void> {
                 client.release();
             }
         }
-        const api = new pg.Pool({ connectionString: cluster.url('bench', 'authenticator', 'postgres'), max: buyers });
+        const api = createPgPool({ connectionString: cluster.url('bench', 'authenticator', 'postgres'), max: buyers });
         pools.push(api);
-        api.on('error', () => {});
 
         const placeOrder = async (userId: string, variantId: string): Promise<{ ms: number; ok: boolean }> => {
             const client = await api.connect();

@@ -6,7 +6,6 @@
 //
 // Starts its own throwaway Postgres cluster with the Supabase platform and a tiny catalogue.
 import os from 'node:os';
-import pg from 'pg';
 import type { ProjectConfig } from '../stack/config.js';
 import { startThrowawayCluster } from '../stack/db/cluster.js';
 import { applyPlatform } from '../stack/db/platform.js';
@@ -14,6 +13,7 @@ import { listen } from '../stack/http.js';
 import { LOCAL_ANON_KEY, LOCAL_JWT_SECRET } from '../stack/keys.js';
 import { createRestService } from '../stack/rest/index.js';
 import { percentile } from './stats.js';
+import { createPgClient, createPgPool } from '../stack/db/connect.js';
 
 const args = process.argv.slice(2);
 const option = (name: string, fallback: number): number => {
@@ -97,13 +97,13 @@ function report(label: string, r: Result): { rps: number; p50: number; p99: numb
 async function main(): Promise<void> {
     const { cluster, dir: dataRoot, dispose } = await startThrowawayCluster('tillbase-bench-rest');
     try {
-        const admin = new pg.Client({ connectionString: cluster.url() });
+        const admin = createPgClient(cluster.url());
         await admin.connect();
         await admin.query('create database bench');
         await admin.end();
         const dbUrl = cluster.url('bench');
         await applyPlatform(dbUrl);
-        const setup = new pg.Client({ connectionString: dbUrl });
+        const setup = createPgClient(dbUrl);
         await setup.connect();
         await setup.query(SCHEMA);
         await setup.end();
@@ -130,7 +130,7 @@ async function main(): Promise<void> {
         );
 
         // Same role and settings as the REST path, so the comparison is the engine's overhead.
-        const direct = new pg.Pool({ connectionString: cluster.url('bench', 'authenticator', 'postgres'), max: CONCURRENCY });
+        const direct = createPgPool({ connectionString: cluster.url('bench', 'authenticator', 'postgres'), max: CONCURRENCY });
         const headers = { apikey: LOCAL_ANON_KEY, authorization: `Bearer ${LOCAL_ANON_KEY}` };
 
         const restOnce = async () => {

@@ -1,7 +1,6 @@
 // The Supabase-Auth-compatible /auth/v1 service: settings from [auth], a pool connected as
 // supabase_auth_admin, and one fetch handler routing GoTrue's endpoints (the gateway strips
 // the /auth/v1 prefix before calling it).
-import pg from 'pg';
 import type { ProjectConfig } from '../config.js';
 import type { FetchHandler } from '../http.js';
 import { createJwtVerifier, publicJwks, type JwtKeys } from '../jwt.js';
@@ -16,6 +15,7 @@ import { authSettingsFromConfig } from './settings.js';
 import * as signIn from './sign-in.js';
 import * as user from './user.js';
 import * as verify from './verify.js';
+import { createPgPool } from '../db/connect.js';
 
 export interface AuthServiceOptions {
     /** Superuser URL; the service connects as supabase_auth_admin/postgres on the same host, port and database. */
@@ -111,8 +111,7 @@ export async function createAuthService(options: AuthServiceOptions): Promise<Au
     const dbUrl = new URL(options.dbUrl);
     dbUrl.username = 'supabase_auth_admin';
     dbUrl.password = 'postgres';
-    const pool = new pg.Pool({ connectionString: dbUrl.toString(), max: 10 });
-    pool.on('error', () => {});
+    const pool = createPgPool({ connectionString: dbUrl.toString(), max: 10 });
     // Fail at start, not on the first request, when the database is unreachable.
     await pool.query('select 1');
     const publicUrl = (settings.externalUrl ?? options.publicUrl).replace(/\/+$/, '');

@@ -1,11 +1,11 @@
 // Database commands of the CLI: reset, lint (advisors) and type generation.
 import fs from 'node:fs';
 import path from 'node:path';
-import pg from 'pg';
 import { blocking, runAdvisors } from '../db/advisors.js';
 import { resetDatabase } from '../db/reset.js';
 import { generateTypes, TYPES_FILE } from '../db/types.js';
 import { openProject, recordSchema, type LocalProject } from './project.js';
+import { createPgClient } from '../db/connect.js';
 
 const say = (message: string) => console.error(`• ${message}`);
 
@@ -68,7 +68,7 @@ export async function genTypes(workdir: string): Promise<number> {
             fs.writeFileSync(file, types);
             say(`wrote ${TYPES_FILE}`);
         } finally {
-            const admin = new pg.Client({ connectionString: project.dbUrl });
+            const admin = createPgClient(project.dbUrl);
             await admin.connect();
             await admin.query('drop database if exists tillbase_types with (force)');
             await admin.end();

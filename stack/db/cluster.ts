@@ -10,7 +10,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import pg from 'pg';
+import { createPgClient } from './connect.js';
 
 export const SUPERUSER = 'postgres';
 export const SUPERUSER_PASSWORD = 'postgres';
@@ -188,8 +188,7 @@ function osUser(): { uid?: number; gid?: number } {
 }
 
 async function accepts(url: string): Promise<boolean> {
-    const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 1000 });
-    client.on('error', () => {});
+    const client = createPgClient({ connectionString: url, connectionTimeoutMillis: 1000 });
     try {
         await client.connect();
         await client.end();

@@ -2,9 +2,9 @@
 // database of a plain PostgreSQL cluster. Idempotent.
 import fs from 'node:fs';
 import path from 'node:path';
-import pg from 'pg';
 import { PROJECT_ROOT } from '../paths.js';
 import { runSqlFile } from './script.js';
+import { createPgClient } from './connect.js';
 
 export const PLATFORM_SQL_DIR = path.join(PROJECT_ROOT, 'sql', 'platform');
 
@@ -25,7 +25,7 @@ export function platformFiles(): string[] {
 export async function withRoleLock<T>(url: string, fn: () => Promise<T>): Promise<T> {
     const lockUrl = new URL(url);
     lockUrl.pathname = '/postgres';
-    const lock = new pg.Client({ connectionString: lockUrl.toString() });
+    const lock = createPgClient(lockUrl.toString());
     await lock.connect();
     try {
         await lock.query('select pg_advisory_lock(7265)');
@@ -38,7 +38,7 @@ export async function withRoleLock<T>(url: string, fn: () => Promise<T>): Promis
 /** Applies the platform to the database at `url` (a superuser connection). */
 export async function applyPlatform(url: string): Promise<void> {
     await withRoleLock(url, async () => {
-        const client = new pg.Client({ connectionString: url });
+        const client = createPgClient(url);
         await client.connect();
         try {
             for (const file of platformFiles()) await runSqlFile(client, file);

@@ -2,10 +2,10 @@
 // create it, apply the platform, push supabase/migrations with the real CLI, seed.
 import fs from 'node:fs';
 import path from 'node:path';
-import pg from 'pg';
 import { applyPlatform } from './platform.js';
 import { runSqlFile } from './script.js';
 import { cliDatabaseUrl, runSupabaseCli } from './supabase-cli.js';
+import { createPgClient } from './connect.js';
 
 export interface ResetOptions {
     /** Superuser URL of the database to recreate. */
@@ -39,7 +39,7 @@ export async function resetDatabase(options: ResetOptions): Promise<void> {
     const seedFile = path.join(options.workdir, 'supabase', 'seed.sql');
     if (options.seed !== false && fs.existsSync(seedFile)) {
         log('loading supabase/seed.sql');
-        const client = new pg.Client({ connectionString: options.url });
+        const client = createPgClient(options.url);
         await client.connect();
         try {
             await runSqlFile(client, seedFile);
@@ -53,7 +53,7 @@ export async function resetDatabase(options: ResetOptions): Promise<void> {
 async function recreateDatabase(url: string, database: string): Promise<void> {
     const maintenance = new URL(url);
     maintenance.pathname = database === 'template1' ? '/postgres' : '/template1';
-    const client = new pg.Client({ connectionString: maintenance.toString() });
+    const client = createPgClient(maintenance.toString());
     await client.connect();
     try {
         const name = client.escapeIdentifier(database);

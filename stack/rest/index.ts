@@ -7,6 +7,7 @@ import type { JwtKeys } from '../jwt.js';
 import { createAuthenticator } from './auth.js';
 import { createHandler } from './handler.js';
 import { loadSchemaCache, type SchemaCache } from './schema-cache.js';
+import { createPgClient, createPgPool } from '../db/connect.js';
 
 export interface RestServiceOptions {
     /** Superuser URL of the project database; the pool connects as `authenticator` on the same host/port/database. */
@@ -31,10 +32,7 @@ function authenticatorUrl(dbUrl: string): string {
 
 export async function createRestService(options: RestServiceOptions): Promise<RestService> {
     const connectionString = authenticatorUrl(options.dbUrl);
-    const pool = new pg.Pool({ connectionString, max: options.poolSize ?? 10, idleTimeoutMillis: 30_000 });
-    pool.on('error', () => {
-        /* an idle client died (e.g. database dropped); the pool replaces it */
-    });
+    const pool = createPgPool({ connectionString, max: options.poolSize ?? 10, idleTimeoutMillis: 30_000 });
     const schemas = options.config.api.schemas;
     const api = options.config.api as { max_rows?: number; extra_search_path?: string[] };
 
@@ -67,26 +65,34 @@ export async function createRestService(options: RestServiceOptions): Promise<Re
     };
     await reload();
 
-    // LISTEN on a dedicated connection for `NOTIFY pgrst, 'reload schema'`.
+    // LISTEN on a dedicated connection for `NOTIFY pgrst, 'reload schema'`. When the
+    // connection drops (Postgres restarted), reconnect every second and reload the cache:
+    // migrations may have run meanwhile.
     let closed = false;
     let listener: pg.Client | undefined;
+    const retry = () => {
+        listener = undefined;
+        if (!closed) setTimeout(() => void listen(), 1000).unref();
+    };
     const listen = async (): Promise<void> => {
         if (closed) return;
-        const client = new pg.Client({ connectionString });
-        client.on('error', () => {
-            listener = undefined;
-            if (!closed) setTimeout(() => void listen().catch(() => {}), 1000).unref();
-        });
+        const client = createPgClient(connectionString, retry);
         client.on('notification', (msg) => {
             if (msg.channel !== 'pgrst') return;
             const payload = (msg.payload ?? '').trim();
             if (payload === '' || payload === 'reload schema' || payload === 'reload config') void reload().catch(() => {});
         });
-        await client.connect();
-        await client.query('listen pgrst');
+        try {
+            await client.connect();
+            await client.query('listen pgrst');
+        } catch {
+            await client.end().catch(() => {});
+            return retry();
+        }
+        if (listener === undefined && cache) void reload().catch(() => {});
         listener = client;
     };
-    await listen().catch(() => {});
+    await listen();
 
     const handler = createHandler({
         pool,

@@ -3,8 +3,8 @@
 // Supabase turns the same rows into cron.schedule calls) and calls each due function
 // through the gateway. Each job runs at most once per schedule slot and never twice at
 // the same time: a run still in flight makes the next due slot skip.
-import pg from 'pg';
 import { dueSlot, parseSchedule, ScheduleError, type Schedule } from './cron.js';
+import { createPgPool } from '../db/connect.js';
 
 export interface ScheduledJob {
     name: string;
@@ -124,8 +124,7 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
 
 /** Jobs from scheduler.jobs; none when the project has no such table. */
 export function jobsFromDatabase(dbUrl: string): { loadJobs: () => Promise<ScheduledJob[]>; close: () => Promise<void> } {
-    const pool = new pg.Pool({ connectionString: dbUrl, max: 1, idleTimeoutMillis: 10_000 });
-    pool.on('error', () => {});
+    const pool = createPgPool({ connectionString: dbUrl, max: 1, idleTimeoutMillis: 10_000 });
     return {
         loadJobs: async () => {
             try {

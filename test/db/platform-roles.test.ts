@@ -3,6 +3,7 @@
 import pg from 'pg';
 import { describe, expect, it } from 'vitest';
 import { useTestDatabase } from '../harness/db.js';
+import { createPgClient } from '../../stack/db/connect.js';
 
 const db = useTestDatabase();
 
@@ -10,7 +11,7 @@ async function asAuthenticator<T>(fn: (client: pg.Client) => Promise<T>): Promis
     const url = new URL(db.url);
     url.username = 'authenticator';
     url.password = 'postgres';
-    const client = new pg.Client({ connectionString: url.toString() });
+    const client = createPgClient(url.toString());
     await client.connect();
     try {
         return await fn(client);

@@ -2,10 +2,10 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import pg from 'pg';
 import { describe, expect, it } from 'vitest';
 import { runSqlFile, ScriptError, splitStatements } from '../../stack/db/script.js';
 import { useTestDatabase } from '../harness/db.js';
+import { createPgClient } from '../../stack/db/connect.js';
 
 const db = useTestDatabase();
 
@@ -32,7 +32,7 @@ describe('runSqlFile', () => {
     it('names the file and line of the failing statement and applies nothing', async () => {
         const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'script-')), 'seed.sql');
         fs.writeFileSync(file, 'create table public.script_probe (id int);\n\n-- then\nselect 1 / 0;\n');
-        const client = new pg.Client({ connectionString: db.url });
+        const client = createPgClient(db.url);
         await client.connect();
         try {
             const error = await runSqlFile(client, file).catch((e: unknown) => e);

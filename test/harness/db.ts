@@ -5,6 +5,7 @@ import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import { afterAll, beforeAll, inject } from 'vitest';
 import { insertAuthUser, type NewUser } from '../../stack/auth/user-rows.js';
+import { createPgClient, createPgPool } from '../../stack/db/connect.js';
 
 export type Claims = Record<string, unknown>;
 export type Query = <R extends pg.QueryResultRow = Record<string, unknown>>(sql: string, params?: unknown[]) => Promise<R[]>;
@@ -34,7 +35,7 @@ export interface TestDatabase {
 /** Creates `name` from the template, serialised: concurrent clones of one template may fail. */
 export async function cloneTemplate(name: string): Promise<string> {
     const clusterUrl = inject('clusterUrl');
-    const admin = new pg.Client({ connectionString: clusterUrl });
+    const admin = createPgClient(clusterUrl);
     await admin.connect();
     try {
         await admin.query('select pg_advisory_lock(4242)');
@@ -48,7 +49,7 @@ export async function cloneTemplate(name: string): Promise<string> {
 }
 
 export async function dropDatabase(name: string): Promise<void> {
-    const admin = new pg.Client({ connectionString: inject('clusterUrl') });
+    const admin = createPgClient(inject('clusterUrl'));
     await admin.connect();
     try {
         await admin.query(`drop database if exists ${admin.escapeIdentifier(name)} with (force)`);
@@ -66,11 +67,11 @@ export function useTestDatabase(): TestDatabase {
 
     beforeAll(async () => {
         url = await cloneTemplate(name);
-        superuser = new pg.Pool({ connectionString: url, max: 4 });
+        superuser = createPgPool({ connectionString: url, max: 4 });
         const asAuthenticator = new URL(url);
         asAuthenticator.username = 'authenticator';
         asAuthenticator.password = 'postgres';
-        authenticator = new pg.Pool({ connectionString: asAuthenticator.toString(), max: 60 });
+        authenticator = createPgPool({ connectionString: asAuthenticator.toString(), max: 60 });
     });
 
     afterAll(async () => {

@@ -1,15 +1,15 @@
 // Shared body of the two isolation test files: each writes its own marker in its own
 // database and records it in the cluster's `postgres` database; neither may ever see the
 // other's marker in its own database.
-import pg from 'pg';
 import { expect, inject } from 'vitest';
 import type { TestDatabase } from './db.js';
+import { createPgClient } from '../../stack/db/connect.js';
 
 export async function probeIsolation(db: TestDatabase, marker: string): Promise<void> {
     await db.query('create table if not exists public.isolation_probe (marker text primary key)');
     await db.query('insert into public.isolation_probe values ($1)', [marker]);
 
-    const cluster = new pg.Client({ connectionString: inject('clusterUrl') });
+    const cluster = createPgClient(inject('clusterUrl'));
     await cluster.connect();
     try {
         await cluster.query('create table if not exists public.isolation_registry (marker text primary key, database text not null)');

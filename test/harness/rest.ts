@@ -23,6 +23,7 @@ import { PROJECT_ROOT } from '../../stack/paths.js';
 import { createRestService } from '../../stack/rest/index.js';
 import { applyPlatform, withRoleLock } from '../../stack/db/platform.js';
 import { dropDatabase } from './db.js';
+import { createPgClient, createPgPool } from '../../stack/db/connect.js';
 
 export const REST_FIXTURE_DIR = path.join(PROJECT_ROOT, 'test', 'fixtures', 'rest');
 export const REST_FIXTURE_SQL = path.join(REST_FIXTURE_DIR, 'schema.sql');
@@ -117,7 +118,7 @@ export function useRestService(): RestTestContext {
 
     beforeAll(async () => {
         const dbUrl = await createFixtureDatabase(dbName);
-        pool = new pg.Pool({ connectionString: dbUrl, max: 4 });
+        pool = createPgPool({ connectionString: dbUrl, max: 4 });
         const client = await pool.connect();
         try {
             await client.query('begin');
@@ -213,7 +214,7 @@ export function useRestService(): RestTestContext {
  */
 export async function createFixtureDatabase(name: string): Promise<string> {
     const clusterUrl = inject('clusterUrl');
-    const admin = new pg.Client({ connectionString: clusterUrl });
+    const admin = createPgClient(clusterUrl);
     await admin.connect();
     try {
         await admin.query(`create database ${admin.escapeIdentifier(name)} template template0`);
@@ -224,7 +225,7 @@ export async function createFixtureDatabase(name: string): Promise<string> {
     url.pathname = `/${name}`;
     await applyPlatform(url.toString());
     await withRoleLock(url.toString(), async () => {
-        const client = new pg.Client({ connectionString: url.toString() });
+        const client = createPgClient(url.toString());
         await client.connect();
         try {
             await client.query(fs.readFileSync(REST_FIXTURE_SQL, 'utf8'));

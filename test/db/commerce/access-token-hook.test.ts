@@ -1,10 +1,10 @@
 // The custom access token hook: run as the auth server runs it (as supabase_auth_admin,
 // `select public.custom_access_token_hook($1::jsonb)`), it adds `user_role` from the
 // staff table and nothing else decides a role.
-import pg from 'pg';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { useTestDatabase, type TestUser } from '../../harness/db.js';
 import { createStaff, type Staff } from '../../harness/commerce-shop.js';
+import { createPgClient } from '../../../stack/db/connect.js';
 
 const db = useTestDatabase();
 
@@ -23,7 +23,7 @@ async function runHook(user: TestUser, claims: Record<string, unknown>): Promise
     const url = new URL(db.url);
     url.username = 'supabase_auth_admin';
     url.password = 'postgres';
-    const client = new pg.Client({ connectionString: url.toString() });
+    const client = createPgClient(url.toString());
     await client.connect();
     try {
         const { rows } = await client.query('select public.custom_access_token_hook($1::jsonb) as result', [

@@ -2,16 +2,16 @@
 // who can sign in, two customers, stock, and orders in several states.
 import bcrypt from 'bcryptjs';
 import path from 'node:path';
-import pg from 'pg';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { runSqlFile } from '../../../stack/db/script.js';
 import { PROJECT_ROOT } from '../../../stack/paths.js';
 import { useTestDatabase } from '../../harness/db.js';
+import { createPgClient } from '../../../stack/db/connect.js';
 
 const db = useTestDatabase();
 
 beforeAll(async () => {
-    const client = new pg.Client({ connectionString: db.url });
+    const client = createPgClient(db.url);
     await client.connect();
     try {
         await runSqlFile(client, path.join(PROJECT_ROOT, 'supabase', 'seed.sql'));

@@ -4,7 +4,6 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
-import pg from 'pg';
 import { SignJWT } from 'jose';
 import { afterAll, beforeAll } from 'vitest';
 import { loadProjectConfig } from '../../../stack/config.js';
@@ -12,6 +11,7 @@ import { jwtKeysFromConfig } from '../../../stack/jwt.js';
 import { LOCAL_ANON_KEY, LOCAL_JWT_SECRET } from '../../../stack/keys.js';
 import { createRestService, type RestService } from '../../../stack/rest/index.js';
 import { cloneTemplate, dropDatabase } from '../../harness/db.js';
+import { createPgClient } from '../../../stack/db/connect.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 export const ENGINE_FIXTURE_DIR = path.join(here, 'fixture');
@@ -35,7 +35,7 @@ export function useEngine(options: { poolSize?: number } = {}): EngineContext {
     beforeAll(async () => {
         const url = await cloneTemplate(dbName);
         dbUrl = url;
-        const client = new pg.Client({ connectionString: url });
+        const client = createPgClient(url);
         await client.connect();
         try {
             await client.query(fs.readFileSync(path.join(ENGINE_FIXTURE_DIR, 'schema.sql'), 'utf8'));
@@ -59,7 +59,7 @@ export function useEngine(options: { poolSize?: number } = {}): EngineContext {
         },
         sign: signJwt,
         async sql(text) {
-            const client = new pg.Client({ connectionString: dbUrl });
+            const client = createPgClient(dbUrl);
             await client.connect();
             try {
                 await client.query(text);

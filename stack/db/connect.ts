@@ -1,0 +1,35 @@
+// The only place that makes pg pools and clients. Each one gets an 'error' listener:
+// an idle connection that Postgres terminates (57P01 on shutdown, restart, `drop
+// database … with (force)`) emits 'error' on its pool or client, and an emitter
+// without a listener takes the whole process down. The query in flight, if any,
+// still rejects with the error, so callers see every failure that concerns them.
+import pg from 'pg';
+
+export type ConnectionErrorHandler = (error: Error) => void;
+
+const ignore: ConnectionErrorHandler = () => {};
+
+/** A pool whose idle clients may die without crashing the process; the pool replaces them. */
+export function createPgPool(config: pg.PoolConfig, onError: ConnectionErrorHandler = ignore): pg.Pool {
+    const pool = new pg.Pool(config);
+    pool.on('error', onError);
+    return pool;
+}
+
+/** A single connection (not yet connected) whose unexpected end is reported to `onError`, not thrown. */
+export function createPgClient(config: string | pg.ClientConfig, onError: ConnectionErrorHandler = ignore): pg.Client {
+    const client = new pg.Client(typeof config === 'string' ? { connectionString: config } : config);
+    client.on('error', onError);
+    return client;
+}
+
+/** Connects, runs `fn` and closes the connection whatever happens. */
+export async function withClient<T>(config: string | pg.ClientConfig, fn: (client: pg.Client) => Promise<T>): Promise<T> {
+    const client = createPgClient(config);
+    await client.connect();
+    try {
+        return await fn(client);
+    } finally {
+        await client.end().catch(() => {});
+    }
+}
