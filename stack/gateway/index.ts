@@ -3,7 +3,7 @@
 // keys into the JWT the services expect, answers CORS, tags each request with an id and
 // writes one JSON access-log line per request.
 //
-// Key handling (platform.md): the key comes in the `apikey` header (or `?apikey=`): a
+// Key handling (docs/platform.md): the key comes in the `apikey` header (or `?apikey=`): a
 // legacy anon/service_role JWT signed by the project, or an opaque `sb_publishable_…` /
 // `sb_secret_…` key. `Authorization: Bearer <jwt>` decides the role when present (the
 // service verifies it); `Authorization: Bearer sb_…` is replaced by the JWT of the role

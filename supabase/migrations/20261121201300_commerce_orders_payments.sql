@@ -1,7 +1,7 @@
 -- ============================================================================
 -- Carts, orders, payments and refunds. Customers write only their open carts;
 -- orders, payments and refunds change only through the SQL API, and the state
--- machines of domain.md are enforced by a trigger whoever writes.
+-- machines of docs/domain.md are enforced by a trigger whoever writes.
 -- ============================================================================
 
 -- ----------------------------------------------------------------------------
@@ -163,7 +163,7 @@ create policy "Customers can read their own orders and staff can read every orde
         or ((select auth.jwt()) ->> 'user_role') in ('support', 'warehouse', 'finance', 'admin')
     );
 
--- The order state machines of domain.md. Whoever updates an order (SQL API,
+-- The order state machines of docs/domain.md. Whoever updates an order (SQL API,
 -- service role, a migration), an illegal move raises TB001; every change of the
 -- order bumps the version that ERP sync compares.
 create or replace function private.guard_order_transition()

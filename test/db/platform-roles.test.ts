@@ -1,4 +1,4 @@
-// The Supabase roles exist with platform.md's attributes, and authenticator (the REST
+// The Supabase roles exist with docs/platform.md's attributes, and authenticator (the REST
 // server's login) can become exactly the three API roles.
 import pg from 'pg';
 import { describe, expect, it } from 'vitest';
@@ -28,7 +28,7 @@ describe('platform roles', () => {
         ['authenticator', { rolcanlogin: true, rolinherit: false, rolbypassrls: false, rolsuper: false }],
         ['supabase_auth_admin', { rolcanlogin: true, rolinherit: false, rolcreaterole: true, rolsuper: false }],
         ['supabase_admin', { rolsuper: true }],
-    ])('%s has the attributes of platform.md', async (role, attributes) => {
+    ])('%s has the attributes of docs/platform.md', async (role, attributes) => {
         const [row] = await db.query('select * from pg_roles where rolname = $1', [role]);
         expect(row).toMatchObject(attributes);
     });

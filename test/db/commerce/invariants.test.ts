@@ -1,4 +1,4 @@
-// The invariants of domain.md, one test each, each trying to break it — with real
+// The invariants of docs/domain.md, one test each, each trying to break it — with real
 // concurrency (separate connections) where it matters.
 import { randomUUID } from 'node:crypto';
 import { beforeAll, describe, expect, it } from 'vitest';

@@ -1,4 +1,4 @@
-// Horizontal filtering: every operator of rest-api.md, modifiers, negation, logic trees,
+// Horizontal filtering: every operator PostgREST documents (docs/rest.md), modifiers, negation, logic trees,
 // quoting — through supabase-js and, where the client cannot express it, raw query strings.
 import { describe, expect, it } from 'vitest';
 import { useRestService } from '../../harness/rest.js';

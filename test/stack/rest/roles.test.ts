@@ -161,7 +161,7 @@ describe('request context', () => {
         expect(me.role).toBe('anon');
     });
 
-    it('an apikey header without Authorization decides the role (rest-api.md, per request 1)', async () => {
+    it('an apikey header without Authorization decides the role (docs/rest.md: identity)', async () => {
         const res = await fetch(`${rest.restUrl}/rpc/whoami`, { headers: { apikey: LOCAL_SERVICE_ROLE_KEY } });
         expect(res.status).toBe(200);
         expect(((await res.json()) as Whoami).role).toBe('service_role');
