@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { confirmEmailChange, mergeMetadata } from './accounts.js';
 import { audit, transaction, type AuthContext, type RequestFacts } from './context.js';
 import { badRequest, DUPLICATE_EMAIL, forbidden, notFound, unprocessable } from './errors.js';
-import { redirectTarget, sendEmailChange, sendReauthentication, tokenHash, clearOneTimeTokens } from './one-time-tokens.js';
+import { clearOneTimeTokens, redirectTarget, sendEmailChange, sendReauthentication, tokenExpired, tokenHash, tokenMatches } from './one-time-tokens.js';
 import { checkPasswordStrength, passwordMatches } from './passwords.js';
 import { createFlowState, flowOf } from './pkce.js';
 import { json, optRecord, optString, readBody, requireUser } from './request.js';
@@ -59,12 +59,9 @@ export async function updateUser(ctx: AuthContext, request: Request, facts: Requ
             if (ctx.settings.email.securePasswordChange && !recent) {
                 if (!body.nonce) throw badRequest('reauthentication_needed', 'Password update requires reauthentication');
                 const fresh = (await findUserById(tx, user.id))!;
-                const sentAt = fresh.reauthentication_sent_at;
                 const valid =
-                    !!fresh.reauthentication_token &&
-                    fresh.reauthentication_token === tokenHash(fresh.email ?? '', body.nonce) &&
-                    !!sentAt &&
-                    now.getTime() <= sentAt.getTime() + ctx.settings.email.otpExpirySeconds * 1000;
+                    tokenMatches(fresh.reauthentication_token, tokenHash(fresh.email ?? '', body.nonce.trim()), true) &&
+                    !tokenExpired(ctx, fresh.reauthentication_sent_at);
                 if (!valid) throw unprocessable('reauthentication_not_valid', 'Requires reauthentication');
             }
             if (password && user.encrypted_password && (await passwordMatches(password, user.encrypted_password))) {
