@@ -47,6 +47,23 @@ export class RateLimiter {
     }
 }
 
+/** Counts failures per key (e.g. per MFA challenge); bounded so it cannot grow without limit. */
+export class FailureCounter {
+    private readonly counts = new Map<string, number>();
+
+    /** Records one failure for `key`; returns how many there are now. */
+    add(key: string): number {
+        const count = (this.counts.get(key) ?? 0) + 1;
+        if (this.counts.size > 100_000) this.counts.clear();
+        this.counts.set(key, count);
+        return count;
+    }
+
+    forget(key: string): void {
+        this.counts.delete(key);
+    }
+}
+
 const FIVE_MINUTES = 5 * 60_000;
 const ONE_HOUR = 60 * 60_000;
 
@@ -57,6 +74,11 @@ export interface RateLimits {
     signInPerEmail: RateLimiter;
     tokenRefresh: RateLimiter;
     verify: RateLimiter;
+    /** MFA code checks per client IP and per factor (token_verifications, every attempt counts). */
+    mfaVerifyPerIp: RateLimiter;
+    mfaVerifyPerFactor: RateLimiter;
+    /** Wrong codes per MFA challenge; a challenge is retired at MFA_CHALLENGE_MAX_FAILURES. */
+    mfaChallengeFailures: FailureCounter;
     anonymous: RateLimiter;
     emailSent: RateLimiter;
 }
@@ -70,6 +92,9 @@ export function createRateLimits(
         signInPerEmail: new RateLimiter(limits.sign_in_sign_ups, FIVE_MINUTES, now),
         tokenRefresh: new RateLimiter(limits.token_refresh, FIVE_MINUTES, now),
         verify: new RateLimiter(limits.token_verifications, FIVE_MINUTES, now),
+        mfaVerifyPerIp: new RateLimiter(limits.token_verifications, FIVE_MINUTES, now),
+        mfaVerifyPerFactor: new RateLimiter(limits.token_verifications, FIVE_MINUTES, now),
+        mfaChallengeFailures: new FailureCounter(),
         anonymous: new RateLimiter(limits.anonymous_users, ONE_HOUR, now),
         emailSent: new RateLimiter(limits.email_sent, ONE_HOUR, now),
     };
