@@ -134,13 +134,17 @@ async function passwordGrant(ctx: AuthContext, request: Request, facts: RequestF
     if (body.phone) throw badRequest('phone_provider_disabled', 'Phone logins are disabled');
     if (!ctx.settings.email.enabled) throw badRequest('email_provider_disabled', 'Email logins are disabled');
     const email = body.email.toLowerCase();
-    if (ctx.limits.signInPerEmail.exhausted(email)) throw rateLimited();
     const user = await findUserByEmail(ctx.pool, email);
+    // The account's failure budget binds only clients that have not signed in to it lately:
+    // a guessing campaign against the account cannot lock its owner out of a known device.
+    const known = !!user && ctx.limits.recentSignIns.has(user.id, facts.ip);
+    if (!known && ctx.limits.signInPerEmail.exhausted(email)) throw rateLimited();
     // Always one bcrypt comparison: the response time does not tell whether the email exists.
     const ok = await passwordMatches(body.password, user?.encrypted_password);
     if (!user || !ok) {
         ctx.limits.signInSignUp.take(facts.ip);
-        ctx.limits.signInPerEmail.take(email);
+        // One IP adds at most its share to the account's budget, so a single stranger cannot exhaust it.
+        if (!known && ctx.limits.signInShare.take(`${email}|${facts.ip}`)) ctx.limits.signInPerEmail.take(email);
         throw badRequest('invalid_credentials', INVALID_LOGIN);
     }
     if (isBanned(user, ctx.now())) throw badRequest('user_banned', 'User is banned');
