@@ -84,34 +84,6 @@ export function checkEmailRateLimit(ctx: AuthContext, email: string): void {
     if (!ctx.limits.emailSent.take(email.toLowerCase())) throw tooManyRequests('over_email_send_rate_limit', 'Email rate limit exceeded');
 }
 
-function globToRegExp(glob: string): RegExp {
-    let out = '';
-    for (let i = 0; i < glob.length; i++) {
-        const c = glob[i]!;
-        if (c === '*' && glob[i + 1] === '*') {
-            out += '.*';
-            i++;
-        } else if (c === '*') out += '[^./]*';
-        else if (c === '?') out += '[^./]';
-        else out += c.replace(/[.+^${}()|[\]\\]/g, '\\$&');
-    }
-    return new RegExp(`^${out}$`);
-}
-
-/** redirect_to if the site URL's host or an additional redirect URL (glob) allows it, else the site URL. */
-export function redirectTarget(ctx: AuthContext, requested: string | null | undefined): string {
-    if (!requested) return ctx.settings.siteUrl;
-    try {
-        if (new URL(requested).hostname === new URL(ctx.settings.siteUrl).hostname) return requested;
-    } catch {
-        return ctx.settings.siteUrl;
-    }
-    for (const pattern of ctx.settings.additionalRedirectUrls) {
-        if (pattern === requested || globToRegExp(pattern).test(requested)) return requested;
-    }
-    return ctx.settings.siteUrl;
-}
-
 export function verifyLink(ctx: AuthContext, hash: string, type: string, redirectTo: string): string {
     return `${ctx.publicUrl}/verify?token=${encodeURIComponent(hash)}&type=${type}&redirect_to=${encodeURIComponent(redirectTo)}`;
 }

@@ -5,9 +5,10 @@ import { z } from 'zod';
 import { confirmEmail, createUser } from './accounts.js';
 import { audit, CommitWithError, transaction, transactionCommittingErrors, type AuthContext, type RequestFacts } from './context.js';
 import { AuthError, badRequest, INVALID_LOGIN, tooManyRequests, unprocessable } from './errors.js';
-import { redirectTarget, sendConfirmation, sendRecoveryToken } from './one-time-tokens.js';
+import { sendConfirmation, sendRecoveryToken } from './one-time-tokens.js';
 import { checkPasswordStrength, passwordMatches, passwordWeakness } from './passwords.js';
 import { consumeAuthCode, createFlowState, flowOf } from './pkce.js';
+import { redirectTarget } from './redirects.js';
 import { json, optRecord, optString, readBody, requireUser } from './request.js';
 import { findSession, insertRefreshToken, issueSession, tokenResponse, type RefreshTokenRecord } from './tokens.js';
 import { findUserByEmail, findUserById, isBanned, isConfirmed, userJson, type LoadedUser } from './users.js';
@@ -48,7 +49,7 @@ export async function signup(ctx: AuthContext, request: Request, facts: RequestF
     if (!body.password) throw unprocessable('validation_failed', 'Signup requires a valid password');
     checkPasswordStrength(ctx.settings, body.password);
     const flow = flowOf(body);
-    const redirectTo = redirectTarget(ctx, facts.url.searchParams.get('redirect_to'));
+    const redirectTo = redirectTarget(ctx, facts);
     const { autoconfirm } = ctx.settings.email;
 
     const outcome = await transaction(ctx, async (tx) => {
@@ -252,7 +253,7 @@ export async function otp(ctx: AuthContext, request: Request, facts: RequestFact
     const email = validateEmail(body.email);
     const flow = flowOf(body);
     const createAllowed = body.create_user ?? true;
-    const redirectTo = redirectTarget(ctx, facts.url.searchParams.get('redirect_to'));
+    const redirectTo = redirectTarget(ctx, facts);
     await transaction(ctx, async (tx) => {
         let user: LoadedUser | null = await findUserByEmail(tx, email);
         if (!user) {

@@ -8,7 +8,6 @@ import {
     clearOneTimeTokens,
     isTokenHash,
     PKCE_PREFIX,
-    redirectTarget,
     sendConfirmation,
     sendEmailChange,
     sendRecoveryToken,
@@ -19,6 +18,7 @@ import {
     type TokenType,
 } from './one-time-tokens.js';
 import { createFlowState, FLOW_METHOD_BY_TYPE, flowOf, issueAuthCode } from './pkce.js';
+import { redirectTarget } from './redirects.js';
 import { json, optString, readBody } from './request.js';
 import { validateEmail } from './sign-in.js';
 import { issueSession, type TokenResponse } from './tokens.js';
@@ -198,7 +198,7 @@ export async function verifyGet(ctx: AuthContext, _request: Request, facts: Requ
     const type = checkType(q.get('type') ?? '');
     const token = q.get('token') ?? '';
     if (!token) throw badRequest('validation_failed', 'Verify requires a token or a token hash');
-    const target = new URL(redirectTarget(ctx, q.get('redirect_to')));
+    const target = new URL(redirectTarget(ctx, facts));
     const flow: FlowType = token.startsWith(PKCE_PREFIX) ? 'pkce' : 'implicit';
     if (ctx.limits.verify.exhausted(facts.ip)) {
         return redirect(errorRedirect(target, tooManyRequests('over_request_rate_limit', 'Request rate limit reached'), flow));
@@ -255,7 +255,7 @@ export async function recover(ctx: AuthContext, request: Request, facts: Request
     if (!body.email) throw unprocessable('validation_failed', 'Password recovery requires an email');
     const email = validateEmail(body.email);
     const flow = flowOf(body);
-    const redirectTo = redirectTarget(ctx, facts.url.searchParams.get('redirect_to'));
+    const redirectTo = redirectTarget(ctx, facts);
     await transaction(ctx, async (tx) => {
         const user = await findUserByEmail(tx, email);
         // Unknown addresses get the same empty 200: recovery does not reveal who has an account.
@@ -278,7 +278,7 @@ export async function resend(ctx: AuthContext, request: Request, facts: RequestF
     if (!body.email) throw badRequest('validation_failed', 'Type provided requires an email address');
     const email = validateEmail(body.email);
     const flow = flowOf(body);
-    const redirectTo = redirectTarget(ctx, facts.url.searchParams.get('redirect_to'));
+    const redirectTo = redirectTarget(ctx, facts);
     await transaction(ctx, async (tx) => {
         let user: LoadedUser | null;
         if (body.type === 'signup') {

@@ -26,7 +26,7 @@ class NoWebSocket {
 const realtime = { transport: NoWebSocket as unknown as Transport };
 
 /** A project under test/fixtures/auth, or `product`: the repository's own supabase/config.toml. */
-export type AuthFixture = 'confirm-off' | 'confirm-on' | 'hook' | 'limits' | 'signing-keys' | 'verify' | 'product';
+export type AuthFixture = 'confirm-off' | 'confirm-on' | 'hook' | 'limits' | 'signing-keys' | 'verify' | 'redirects' | 'product';
 
 export interface MailReader {
     all(): StoredMessage[];
