@@ -3,7 +3,7 @@
 // Content-Range, Preference-Applied, GUC overrides) or its error object.
 import type pg from 'pg';
 import type { FetchHandler } from '../http.js';
-import { looksLikeFilter, parseQueryParams, parseRangeHeader, parseTarget, type QueryParams, type Target } from './api-request.js';
+import { checkQueryStringLength, looksLikeFilter, parseQueryParams, parseRangeHeader, parseTarget, type QueryParams, type Target } from './api-request.js';
 import type { Identity } from './auth.js';
 import {
     ApiError,
@@ -81,6 +81,7 @@ async function handle(deps: HandlerDeps, request: Request): Promise<Response> {
     const method = request.method.toUpperCase();
     if (!['GET', 'HEAD', 'POST', 'PATCH', 'PUT', 'DELETE', 'OPTIONS'].includes(method)) throw unsupportedMethod(method);
     const target = parseTarget(url.pathname);
+    checkQueryStringLength(url.search);
 
     if (method === 'OPTIONS') {
         const allow = target.kind === 'table' ? 'OPTIONS,GET,HEAD,POST,PUT,PATCH,DELETE' : target.kind === 'rpc' ? 'OPTIONS,GET,HEAD,POST' : 'OPTIONS,GET,HEAD';
