@@ -91,7 +91,7 @@ async function findByToken(
     return { user, type: slot.type, column: slot.column };
 }
 
-/** GoTrue's one answer to every failed verification: nothing tells what went wrong. */
+/** One answer to every failed verification, whatever went wrong (docs/auth.md). */
 const INVALID_TOKEN = 'Token has expired or is invalid';
 
 /** The verification itself, shared by POST and GET. */
