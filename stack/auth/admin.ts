@@ -8,13 +8,13 @@ import { deleteFactor } from './mfa.js';
 import {
     clearOneTimeTokens,
     generateOtp,
-    redirectTarget,
     sendConfirmation,
     storeOneTimeToken,
     tokenHash,
     verifyLink,
 } from './one-time-tokens.js';
 import { checkPasswordStrength } from './passwords.js';
+import { redirectTarget } from './redirects.js';
 import { json, optRecord, optString, readBody, requireAdmin } from './request.js';
 import { validateEmail } from './sign-in.js';
 import { parseDuration } from './settings.js';
@@ -222,7 +222,7 @@ export async function generateLink(ctx: AuthContext, request: Request, facts: Re
     const body = await readBody(request, GenerateLinkBody);
     if (!LINK_TYPES.includes(body.type)) throw badRequest('validation_failed', `Invalid email action link type requested: ${body.type}`);
     const email = validateEmail(body.email);
-    const redirectTo = redirectTarget(ctx, body.redirect_to || facts.url.searchParams.get('redirect_to'));
+    const redirectTo = redirectTarget(ctx, facts, body.redirect_to);
     const result = await transaction(ctx, async (tx) => {
         const now = ctx.now();
         let user = await findUserByEmail(tx, email);
@@ -293,7 +293,7 @@ export async function invite(ctx: AuthContext, request: Request, facts: RequestF
     await requireAdmin(ctx, request);
     const body = await readBody(request, z.object({ email: optString, data: optRecord }).passthrough());
     const email = validateEmail(body.email);
-    const redirectTo = redirectTarget(ctx, facts.url.searchParams.get('redirect_to'));
+    const redirectTo = redirectTarget(ctx, facts);
     const user = await transaction(ctx, async (tx) => {
         let user = await findUserByEmail(tx, email);
         if (user && isConfirmed(user)) throw unprocessable('email_exists', DUPLICATE_EMAIL);

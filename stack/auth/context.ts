@@ -28,6 +28,8 @@ export interface AuthContext {
 export interface RequestFacts {
     ip: string;
     userAgent: string | null;
+    /** The Referer header: GoTrue's redirect fallback when redirect_to is missing or not allowed. */
+    referer: string | null;
     url: URL;
 }
 

@@ -133,7 +133,7 @@ export async function createAuthService(options: AuthServiceOptions): Promise<Au
         if (request.method === 'OPTIONS') return new Response(null, { status: 204, headers: CORS_HEADERS });
         const url = new URL(request.url);
         const path = url.pathname.replace(/\/+$/, '') || '/';
-        const facts: RequestFacts = { ip: info.remoteAddr, userAgent: request.headers.get('user-agent'), url };
+        const facts: RequestFacts = { ip: info.remoteAddr, userAgent: request.headers.get('user-agent'), referer: request.headers.get('referer'), url };
         try {
             let pathMatched = false;
             for (const [method, pattern, route] of ROUTES) {

@@ -5,12 +5,14 @@ import * as OTPAuth from 'otpauth';
 import QRCode from 'qrcode';
 import { z } from 'zod';
 import { audit, CommitWithError, transaction, transactionCommittingErrors, type AuthContext, type RequestFacts, type Tx } from './context.js';
-import { badRequest, forbidden, notFound, unprocessable } from './errors.js';
+import { badRequest, forbidden, notFound, tooManyRequests, unprocessable } from './errors.js';
 import { json, optString, readBody, requireUser, type Authenticated } from './request.js';
 import { addAmrClaim, insertRefreshToken, normaliseIp, tokenResponse } from './tokens.js';
 import { findUserById, type FactorRecord } from './users.js';
 
 const CHALLENGE_TTL_MS = 300_000;
+/** Wrong codes one challenge survives; the last one retires (deletes) it. */
+export const MFA_CHALLENGE_MAX_FAILURES = 5;
 
 const EnrollBody = z.object({ factor_type: optString, friendly_name: optString, issuer: optString, phone: optString }).passthrough();
 
@@ -89,6 +91,11 @@ export async function verifyFactor(ctx: AuthContext, request: Request, facts: Re
     if (!ctx.settings.mfa.totpVerify) throw unprocessable('mfa_totp_verify_not_enabled', 'MFA verification is disabled for TOTP');
     const { user, session } = auth;
     if (!session) throw forbidden('session_not_found', 'Session from session_id claim in JWT does not exist');
+    // Every attempt counts against the client IP's and the factor's token_verifications budget,
+    // before the code is looked at: parallel guesses cannot slip past the limit.
+    if (!ctx.limits.mfaVerifyPerIp.take(facts.ip) || !ctx.limits.mfaVerifyPerFactor.take(factor.id)) {
+        throw tooManyRequests('over_request_rate_limit', 'Request rate limit reached');
+    }
     const response = await transactionCommittingErrors(ctx, async (tx) => {
         const now = ctx.now();
         const { rows } = await tx.query<{ id: string; created_at: Date; verified_at: Date | null; ip_address: string }>(
@@ -108,7 +115,14 @@ export async function verifyFactor(ctx: AuthContext, request: Request, facts: Re
         }
         const totp = new OTPAuth.TOTP({ algorithm: 'SHA1', digits: 6, period: 30, secret: OTPAuth.Secret.fromBase32(factor.secret ?? '') });
         const delta = /^\d{6}$/.test(body.code) ? totp.validate({ token: body.code, timestamp: now.getTime(), window: 1 }) : null;
-        if (delta === null) throw unprocessable('mfa_verification_failed', 'Invalid TOTP code entered');
+        if (delta === null) {
+            const invalid = unprocessable('mfa_verification_failed', 'Invalid TOTP code entered');
+            if (ctx.limits.mfaChallengeFailures.add(challenge.id) < MFA_CHALLENGE_MAX_FAILURES) throw invalid;
+            // Too many wrong codes: the challenge is retired and can never verify.
+            await tx.query('delete from auth.mfa_challenges where id = $1', [challenge.id]);
+            ctx.limits.mfaChallengeFailures.forget(challenge.id);
+            throw new CommitWithError(invalid);
+        }
         await tx.query('update auth.mfa_challenges set verified_at = $2 where id = $1', [challenge.id, now]);
         if (factor.status !== 'verified') await tx.query(`update auth.mfa_factors set status = 'verified', updated_at = $2 where id = $1`, [factor.id, now]);
         await tx.query(`update auth.sessions set aal = 'aal2', factor_id = $2, updated_at = $3 where id = $1`, [session.id, factor.id, now]);

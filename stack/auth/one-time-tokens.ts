@@ -25,7 +25,32 @@ export function withFlowPrefix(hash: string, flow: FlowType): string {
     return flow === 'pkce' ? PKCE_PREFIX + hash : hash;
 }
 
-type TokenType = 'confirmation_token' | 'recovery_token' | 'email_change_token_new' | 'email_change_token_current' | 'reauthentication_token';
+/** The only shape a stored token has: lower-case hex SHA-224, "pkce_"-prefixed for PKCE flows. */
+const STORED_TOKEN = /^(?:pkce_)?[0-9a-f]{56}$/;
+
+/** Whether `value` is a complete token hash (not empty, not a bare prefix, not truncated). */
+export function isTokenHash(value: string): boolean {
+    return STORED_TOKEN.test(value);
+}
+
+/**
+ * Whether a presented hash matches a stored token. A used or superseded token is stored as
+ * '' and an empty, blank, prefix-only or truncated value is never a token hash, so neither
+ * side can match by being empty. A hash computed from a mailed code (`fromCode`) also
+ * matches the PKCE-prefixed form of the same token (GoTrue's isOtpValid); a token_hash
+ * from a link must be the exact stored value.
+ */
+export function tokenMatches(stored: string | null | undefined, presented: string, fromCode: boolean): boolean {
+    if (!stored || !isTokenHash(stored) || !isTokenHash(presented)) return false;
+    return stored === presented || (fromCode && !presented.startsWith(PKCE_PREFIX) && stored === PKCE_PREFIX + presented);
+}
+
+/** Whether a token sent at `sentAt` is past [auth.email] otp_expiry (a token never sent is). */
+export function tokenExpired(ctx: AuthContext, sentAt: Date | null): boolean {
+    return !sentAt || ctx.now().getTime() > sentAt.getTime() + ctx.settings.email.otpExpirySeconds * 1000;
+}
+
+export type TokenType = 'confirmation_token' | 'recovery_token' | 'email_change_token_new' | 'email_change_token_current' | 'reauthentication_token';
 
 export async function storeOneTimeToken(ctx: AuthContext, db: Pick<pg.ClientBase, 'query'>, userId: string, type: TokenType, hash: string, relatesTo: string): Promise<void> {
     const now = ctx.now();
@@ -57,34 +82,6 @@ export function checkFrequency(ctx: AuthContext, sentAt: Date | null): void {
 export function checkEmailRateLimit(ctx: AuthContext, email: string): void {
     if (!ctx.settings.emailRateLimited) return;
     if (!ctx.limits.emailSent.take(email.toLowerCase())) throw tooManyRequests('over_email_send_rate_limit', 'Email rate limit exceeded');
-}
-
-function globToRegExp(glob: string): RegExp {
-    let out = '';
-    for (let i = 0; i < glob.length; i++) {
-        const c = glob[i]!;
-        if (c === '*' && glob[i + 1] === '*') {
-            out += '.*';
-            i++;
-        } else if (c === '*') out += '[^./]*';
-        else if (c === '?') out += '[^./]';
-        else out += c.replace(/[.+^${}()|[\]\\]/g, '\\$&');
-    }
-    return new RegExp(`^${out}$`);
-}
-
-/** redirect_to if the site URL's host or an additional redirect URL (glob) allows it, else the site URL. */
-export function redirectTarget(ctx: AuthContext, requested: string | null | undefined): string {
-    if (!requested) return ctx.settings.siteUrl;
-    try {
-        if (new URL(requested).hostname === new URL(ctx.settings.siteUrl).hostname) return requested;
-    } catch {
-        return ctx.settings.siteUrl;
-    }
-    for (const pattern of ctx.settings.additionalRedirectUrls) {
-        if (pattern === requested || globToRegExp(pattern).test(requested)) return requested;
-    }
-    return ctx.settings.siteUrl;
 }
 
 export function verifyLink(ctx: AuthContext, hash: string, type: string, redirectTo: string): string {

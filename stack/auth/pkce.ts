@@ -64,11 +64,13 @@ export async function issueAuthCode(ctx: AuthContext, tx: Tx, userId: string, au
 
 /** Finds and consumes the flow state of an auth code after checking the verifier. */
 export async function consumeAuthCode(ctx: AuthContext, tx: Tx, authCode: string, verifier: string): Promise<FlowStateRecord> {
-    const { rows } = await tx.query<FlowStateRecord>('select * from auth.flow_state where auth_code = $1 for update', [authCode]);
+    // Only a code /verify handed out can be exchanged: a flow whose link was never followed has no code yet.
+    const { rows } = await tx.query<FlowStateRecord>('select * from auth.flow_state where auth_code = $1 and auth_code_issued_at is not null for update', [
+        authCode,
+    ]);
     const state = rows[0];
-    if (!state || !state.user_id) throw notFound('flow_state_not_found', 'invalid flow state, no valid flow state found');
-    const issued = state.auth_code_issued_at ?? state.created_at;
-    if (ctx.now().getTime() > issued.getTime() + FLOW_STATE_TTL_MS) {
+    if (!state || !state.user_id || !state.auth_code_issued_at) throw notFound('flow_state_not_found', 'invalid flow state, no valid flow state found');
+    if (ctx.now().getTime() > state.auth_code_issued_at.getTime() + FLOW_STATE_TTL_MS) {
         throw unprocessable('flow_state_expired', 'invalid flow state, flow state has expired');
     }
     const expected = state.code_challenge_method === 's256' ? createHash('sha256').update(verifier).digest('base64url') : verifier;

@@ -4,6 +4,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import { ConfigError, type ProjectConfig } from '../config.js';
+import { compileRedirectGlob } from './redirects.js';
 
 const DURATION = /^(\d+(?:\.\d+)?(?:ns|us|µs|ms|s|m|h))+$/;
 
@@ -112,6 +113,8 @@ const AuthSchema = z
 export interface AuthSettings {
     siteUrl: string;
     additionalRedirectUrls: string[];
+    /** additional_redirect_urls compiled as GoTrue's globs (stack/auth/redirects.ts). */
+    redirectPatterns: RegExp[];
     jwtExpiry: number;
     jwtIssuer: string | undefined;
     /** [auth] external_url: where Auth is reachable from outside (mailed links); default the gateway's /auth/v1. */
@@ -179,9 +182,17 @@ export function authSettingsFromConfig(config: ProjectConfig): AuthSettings {
             }
         }
     }
+    const redirectPatterns = a.additional_redirect_urls.map((pattern, index) => {
+        try {
+            return compileRedirectGlob(pattern);
+        } catch (error) {
+            throw new ConfigError(`supabase/config.toml [auth.additional_redirect_urls.${index}]: ${(error as Error).message}`);
+        }
+    });
     return {
         siteUrl: a.site_url,
         additionalRedirectUrls: a.additional_redirect_urls,
+        redirectPatterns,
         jwtExpiry: a.jwt_expiry,
         jwtIssuer: a.jwt_issuer || undefined,
         externalUrl: a.external_url || undefined,

@@ -5,9 +5,10 @@ import { z } from 'zod';
 import { confirmEmail, createUser } from './accounts.js';
 import { audit, CommitWithError, transaction, transactionCommittingErrors, type AuthContext, type RequestFacts } from './context.js';
 import { AuthError, badRequest, INVALID_LOGIN, tooManyRequests, unprocessable } from './errors.js';
-import { redirectTarget, sendConfirmation, sendRecoveryToken } from './one-time-tokens.js';
+import { sendConfirmation, sendRecoveryToken } from './one-time-tokens.js';
 import { checkPasswordStrength, passwordMatches, passwordWeakness } from './passwords.js';
 import { consumeAuthCode, createFlowState, flowOf } from './pkce.js';
+import { redirectTarget } from './redirects.js';
 import { json, optRecord, optString, readBody, requireUser } from './request.js';
 import { findSession, insertRefreshToken, issueSession, tokenResponse, type RefreshTokenRecord } from './tokens.js';
 import { findUserByEmail, findUserById, isBanned, isConfirmed, userJson, type LoadedUser } from './users.js';
@@ -48,7 +49,7 @@ export async function signup(ctx: AuthContext, request: Request, facts: RequestF
     if (!body.password) throw unprocessable('validation_failed', 'Signup requires a valid password');
     checkPasswordStrength(ctx.settings, body.password);
     const flow = flowOf(body);
-    const redirectTo = redirectTarget(ctx, facts.url.searchParams.get('redirect_to'));
+    const redirectTo = redirectTarget(ctx, facts);
     const { autoconfirm } = ctx.settings.email;
 
     const outcome = await transaction(ctx, async (tx) => {
@@ -134,13 +135,17 @@ async function passwordGrant(ctx: AuthContext, request: Request, facts: RequestF
     if (body.phone) throw badRequest('phone_provider_disabled', 'Phone logins are disabled');
     if (!ctx.settings.email.enabled) throw badRequest('email_provider_disabled', 'Email logins are disabled');
     const email = body.email.toLowerCase();
-    if (ctx.limits.signInPerEmail.exhausted(email)) throw rateLimited();
     const user = await findUserByEmail(ctx.pool, email);
+    // The account's failure budget binds only clients that have not signed in to it lately:
+    // a guessing campaign against the account cannot lock its owner out of a known device.
+    const known = !!user && ctx.limits.recentSignIns.has(user.id, facts.ip);
+    if (!known && ctx.limits.signInPerEmail.exhausted(email)) throw rateLimited();
     // Always one bcrypt comparison: the response time does not tell whether the email exists.
     const ok = await passwordMatches(body.password, user?.encrypted_password);
     if (!user || !ok) {
         ctx.limits.signInSignUp.take(facts.ip);
-        ctx.limits.signInPerEmail.take(email);
+        // One IP adds at most its share to the account's budget, so a single stranger cannot exhaust it.
+        if (!known && ctx.limits.signInShare.take(`${email}|${facts.ip}`)) ctx.limits.signInPerEmail.take(email);
         throw badRequest('invalid_credentials', INVALID_LOGIN);
     }
     if (isBanned(user, ctx.now())) throw badRequest('user_banned', 'User is banned');
@@ -248,7 +253,7 @@ export async function otp(ctx: AuthContext, request: Request, facts: RequestFact
     const email = validateEmail(body.email);
     const flow = flowOf(body);
     const createAllowed = body.create_user ?? true;
-    const redirectTo = redirectTarget(ctx, facts.url.searchParams.get('redirect_to'));
+    const redirectTo = redirectTarget(ctx, facts);
     await transaction(ctx, async (tx) => {
         let user: LoadedUser | null = await findUserByEmail(tx, email);
         if (!user) {

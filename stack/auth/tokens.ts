@@ -3,7 +3,7 @@
 // GoTrue's AccessTokenResponse.
 import { randomBytes, randomUUID } from 'node:crypto';
 import { importJWK, SignJWT, type JWK } from 'jose';
-import { audit, type AuthContext, type RequestFacts, type Tx } from './context.js';
+import { afterCommit, audit, type AuthContext, type RequestFacts, type Tx } from './context.js';
 import { runCustomAccessTokenHook } from './hook.js';
 import { INSTANCE_ID } from './user-rows.js';
 import { findUserById, userJson, type LoadedUser } from './users.js';
@@ -176,7 +176,10 @@ export async function issueSession(
     await tx.query('update auth.users set last_sign_in_at = $2, updated_at = $2 where id = $1', [user.id, now]);
     await tx.query('update auth.identities set last_sign_in_at = $2 where user_id = $1', [user.id, now]);
     if (auditAction) await audit(ctx, tx, facts, user, auditAction, { provider: providerOf(user, authenticationMethod) });
-    return tokenResponse(ctx, tx, user, session, refresh.token, authenticationMethod);
+    const response = await tokenResponse(ctx, tx, user, session, refresh.token, authenticationMethod);
+    // This client proved it is the user's: the per-account password budget no longer binds it.
+    afterCommit(tx, async () => ctx.limits.recentSignIns.add(user.id, facts.ip));
+    return response;
 }
 
 function providerOf(user: LoadedUser, method: string): string {

@@ -4,9 +4,10 @@ import { z } from 'zod';
 import { confirmEmailChange, mergeMetadata } from './accounts.js';
 import { audit, transaction, type AuthContext, type RequestFacts } from './context.js';
 import { badRequest, DUPLICATE_EMAIL, forbidden, notFound, unprocessable } from './errors.js';
-import { redirectTarget, sendEmailChange, sendReauthentication, tokenHash, clearOneTimeTokens } from './one-time-tokens.js';
+import { clearOneTimeTokens, sendEmailChange, sendReauthentication, tokenExpired, tokenHash, tokenMatches } from './one-time-tokens.js';
 import { checkPasswordStrength, passwordMatches } from './passwords.js';
 import { createFlowState, flowOf } from './pkce.js';
+import { redirectTarget } from './redirects.js';
 import { json, optRecord, optString, readBody, requireUser } from './request.js';
 import { validateEmail } from './sign-in.js';
 import { hashPassword } from './user-rows.js';
@@ -49,7 +50,7 @@ export async function updateUser(ctx: AuthContext, request: Request, facts: Requ
         const duplicate = await findUserByEmail(ctx.pool, email);
         if (duplicate && duplicate.id !== user.id) throw unprocessable('email_exists', DUPLICATE_EMAIL);
     }
-    const redirectTo = redirectTarget(ctx, facts.url.searchParams.get('redirect_to'));
+    const redirectTo = redirectTarget(ctx, facts);
     const updated = await transaction(ctx, async (tx) => {
         const now = ctx.now();
         await tx.query('select 1 from auth.users where id = $1 for update', [user.id]);
@@ -59,12 +60,9 @@ export async function updateUser(ctx: AuthContext, request: Request, facts: Requ
             if (ctx.settings.email.securePasswordChange && !recent) {
                 if (!body.nonce) throw badRequest('reauthentication_needed', 'Password update requires reauthentication');
                 const fresh = (await findUserById(tx, user.id))!;
-                const sentAt = fresh.reauthentication_sent_at;
                 const valid =
-                    !!fresh.reauthentication_token &&
-                    fresh.reauthentication_token === tokenHash(fresh.email ?? '', body.nonce) &&
-                    !!sentAt &&
-                    now.getTime() <= sentAt.getTime() + ctx.settings.email.otpExpirySeconds * 1000;
+                    tokenMatches(fresh.reauthentication_token, tokenHash(fresh.email ?? '', body.nonce.trim()), true) &&
+                    !tokenExpired(ctx, fresh.reauthentication_sent_at);
                 if (!valid) throw unprocessable('reauthentication_not_valid', 'Requires reauthentication');
             }
             if (password && user.encrypted_password && (await passwordMatches(password, user.encrypted_password))) {

@@ -4,8 +4,21 @@ import { z } from 'zod';
 import { confirmEmail, confirmEmailChange } from './accounts.js';
 import { audit, transaction, type AuthContext, type RequestFacts, type Tx } from './context.js';
 import { AuthError, badRequest, forbidden, tooManyRequests, unprocessable } from './errors.js';
-import { clearOneTimeTokens, PKCE_PREFIX, redirectTarget, sendConfirmation, sendEmailChange, sendRecoveryToken, tokenHash, type FlowType } from './one-time-tokens.js';
+import {
+    clearOneTimeTokens,
+    isTokenHash,
+    PKCE_PREFIX,
+    sendConfirmation,
+    sendEmailChange,
+    sendRecoveryToken,
+    tokenExpired,
+    tokenHash,
+    tokenMatches,
+    type FlowType,
+    type TokenType,
+} from './one-time-tokens.js';
 import { createFlowState, FLOW_METHOD_BY_TYPE, flowOf, issueAuthCode } from './pkce.js';
+import { redirectTarget } from './redirects.js';
 import { json, optString, readBody } from './request.js';
 import { validateEmail } from './sign-in.js';
 import { issueSession, type TokenResponse } from './tokens.js';
@@ -25,46 +38,61 @@ type Outcome =
     | { kind: 'single_confirmation' }
     | { kind: 'code'; code: string };
 
-const matches = (column: string | null, hash: string) => !!column && (column === hash || column === PKCE_PREFIX + hash || PKCE_PREFIX + column === hash);
+/** What a request presents: a token_hash from a link, or the hash of a mailed code and its address. */
+type Presented = { kind: 'link'; hash: string } | { kind: 'code'; hash: string; email: string };
 
-function expired(ctx: AuthContext, sentAt: Date | null): boolean {
-    return !sentAt || ctx.now().getTime() > sentAt.getTime() + ctx.settings.email.otpExpirySeconds * 1000;
+type VerifiedType = Exclude<EmailType, 'email'>;
+
+interface TokenSlot {
+    column: TokenType;
+    type: VerifiedType;
+    sentAt: 'confirmation_sent_at' | 'recovery_sent_at' | 'email_change_sent_at';
 }
 
-/** Finds the user a token belongs to and settles which concrete type it verifies. */
+const CONFIRMATION: TokenSlot = { column: 'confirmation_token', type: 'signup', sentAt: 'confirmation_sent_at' };
+const RECOVERY: TokenSlot = { column: 'recovery_token', type: 'recovery', sentAt: 'recovery_sent_at' };
+
+/** Where each verification type's token lives (GoTrue's verifyTokenHash / verifyUserAndToken). */
+const SLOTS: Record<EmailType, TokenSlot[]> = {
+    signup: [CONFIRMATION],
+    invite: [{ ...CONFIRMATION, type: 'invite' }],
+    magiclink: [{ ...RECOVERY, type: 'magiclink' }],
+    recovery: [RECOVERY],
+    email: [CONFIRMATION, { ...RECOVERY, type: 'magiclink' }],
+    email_change: [
+        { column: 'email_change_token_current', type: 'email_change', sentAt: 'email_change_sent_at' },
+        { column: 'email_change_token_new', type: 'email_change', sentAt: 'email_change_sent_at' },
+    ],
+};
+
+/**
+ * Finds the user a token belongs to, the column it matched and the concrete type it
+ * verifies. Only a complete hash can match, only in the columns of the requested type, only
+ * while it is not past otp_expiry: a cleared ('') column never matches anything.
+ */
 async function findByToken(
     ctx: AuthContext,
     tx: Tx,
     type: EmailType,
-    hash: string,
-    email: string | null,
-): Promise<{ user: LoadedUser; type: Exclude<EmailType, 'email'> } | null> {
-    const candidates = [hash, hash.startsWith(PKCE_PREFIX) ? hash.slice(PKCE_PREFIX.length) : PKCE_PREFIX + hash];
-    const byEmail = email ? 'and (lower(email) = $2 or lower(email_change) = $2)' : '';
-    const params = email ? [candidates, email] : [candidates];
-    const columnsFor: Record<EmailType, string[]> = {
-        signup: ['confirmation_token'],
-        invite: ['confirmation_token'],
-        magiclink: ['recovery_token'],
-        recovery: ['recovery_token'],
-        email: ['confirmation_token', 'recovery_token'],
-        email_change: ['email_change_token_current', 'email_change_token_new'],
-    };
-    const where = columnsFor[type].map((c) => `${c} = any($1)`).join(' or ');
-    const { rows } = await tx.query<UserRecord>(`select id from auth.users where (${where}) ${byEmail} limit 1 for update`, params);
+    presented: Presented,
+): Promise<{ user: LoadedUser; type: VerifiedType; column: TokenType } | null> {
+    if (!isTokenHash(presented.hash)) return null;
+    const fromCode = presented.kind === 'code';
+    const candidates = fromCode ? [presented.hash, PKCE_PREFIX + presented.hash] : [presented.hash];
+    const slots = SLOTS[type];
+    const where = slots.map((s) => `${s.column} = any($1::text[])`).join(' or ');
+    const byEmail = fromCode ? 'and (lower(email) = $2 or lower(email_change) = $2)' : '';
+    const params = fromCode ? [candidates, presented.email] : [candidates];
+    const { rows } = await tx.query<{ id: string }>(`select id from auth.users where (${where}) and is_sso_user = false ${byEmail} limit 1 for update`, params);
     if (!rows[0]) return null;
     const user = (await findUserById(tx, rows[0].id))!;
-    let resolved: Exclude<EmailType, 'email'>;
-    let sentAt: Date | null;
-    if (type === 'email') {
-        if (matches(user.confirmation_token, hash)) [resolved, sentAt] = ['signup', user.confirmation_sent_at];
-        else [resolved, sentAt] = ['magiclink', user.recovery_sent_at];
-    } else if (type === 'signup' || type === 'invite') [resolved, sentAt] = [type, user.confirmation_sent_at];
-    else if (type === 'email_change') [resolved, sentAt] = [type, user.email_change_sent_at];
-    else [resolved, sentAt] = [type, user.recovery_sent_at];
-    if (expired(ctx, sentAt)) return null;
-    return { user, type: resolved };
+    const slot = slots.find((s) => tokenMatches(user[s.column], presented.hash, fromCode));
+    if (!slot || tokenExpired(ctx, user[slot.sentAt])) return null;
+    return { user, type: slot.type, column: slot.column };
 }
+
+/** One answer to every failed verification, whatever went wrong (docs/auth.md). */
+const INVALID_TOKEN = 'Token has expired or is invalid';
 
 /** The verification itself, shared by POST and GET. */
 async function verifyToken(
@@ -72,13 +100,11 @@ async function verifyToken(
     tx: Tx,
     facts: RequestFacts,
     type: EmailType,
-    hash: string,
-    email: string | null,
-    invalidMessage: string,
+    presented: Presented,
     issue: 'session' | 'code',
 ): Promise<Outcome> {
-    const found = await findByToken(ctx, tx, type, hash, email);
-    if (!found) throw forbidden('otp_expired', invalidMessage);
+    const found = await findByToken(ctx, tx, type, presented);
+    if (!found) throw forbidden('otp_expired', INVALID_TOKEN);
     const { user } = found;
     const now = ctx.now();
     switch (found.type) {
@@ -101,7 +127,7 @@ async function verifyToken(
         case 'email_change': {
             const first = ctx.settings.email.doubleConfirmChanges && (user.email_change_confirm_status ?? 0) === 0 && !!user.email;
             if (first) {
-                const column = matches(user.email_change_token_current, hash) ? 'email_change_token_current' : 'email_change_token_new';
+                const { column } = found;
                 await tx.query(`update auth.users set email_change_confirm_status = 1, ${column} = '', updated_at = $2 where id = $1`, [user.id, now]);
                 await clearOneTimeTokens(tx, user.id, column);
                 return { kind: 'single_confirmation' };
@@ -130,24 +156,22 @@ export async function verifyPost(ctx: AuthContext, request: Request, facts: Requ
     if ((!body.token && !body.token_hash) || (body.token && body.token_hash)) {
         throw badRequest('validation_failed', 'Verify requires either a token or a token hash');
     }
-    let hash: string;
-    let email: string | null = null;
-    let message: string;
+    let presented: Presented;
     if (body.token) {
         if (body.phone && !body.email) throw badRequest('phone_provider_disabled', 'Unsupported phone provider');
+        let email: string;
         try {
             email = validateEmail(body.email);
         } catch {
             throw unprocessable('validation_failed', 'Invalid email format');
         }
-        hash = tokenHash(email, body.token.trim());
-        message = 'Token has expired or is invalid';
+        // A blank code hashes to sha224(email), which no stored token is; it fails like any wrong code.
+        presented = { kind: 'code', hash: tokenHash(email, body.token.trim()), email };
     } else {
         if (body.email || body.phone || body.redirect_to) throw badRequest('validation_failed', 'Only the token_hash and type should be provided');
-        hash = body.token_hash;
-        message = 'Email link is invalid or has expired';
+        presented = { kind: 'link', hash: body.token_hash };
     }
-    const outcome = await transaction(ctx, (tx) => verifyToken(ctx, tx, facts, type, hash, email, message, 'session')).catch((error: unknown) => {
+    const outcome = await transaction(ctx, (tx) => verifyToken(ctx, tx, facts, type, presented, 'session')).catch((error: unknown) => {
         // Failed verifications (guessing) count against the IP's token_verifications limit.
         if (error instanceof AuthError && error.code === 'otp_expired') ctx.limits.verify.take(facts.ip);
         throw error;
@@ -174,7 +198,7 @@ export async function verifyGet(ctx: AuthContext, _request: Request, facts: Requ
     const type = checkType(q.get('type') ?? '');
     const token = q.get('token') ?? '';
     if (!token) throw badRequest('validation_failed', 'Verify requires a token or a token hash');
-    const target = new URL(redirectTarget(ctx, q.get('redirect_to')));
+    const target = new URL(redirectTarget(ctx, facts));
     const flow: FlowType = token.startsWith(PKCE_PREFIX) ? 'pkce' : 'implicit';
     if (ctx.limits.verify.exhausted(facts.ip)) {
         return redirect(errorRedirect(target, tooManyRequests('over_request_rate_limit', 'Request rate limit reached'), flow));
@@ -182,7 +206,7 @@ export async function verifyGet(ctx: AuthContext, _request: Request, facts: Requ
     let outcome: Outcome;
     try {
         outcome = await transaction(ctx, (tx) =>
-            verifyToken(ctx, tx, facts, type, token, null, 'Email link is invalid or has expired', flow === 'pkce' ? 'code' : 'session'),
+            verifyToken(ctx, tx, facts, type, { kind: 'link', hash: token }, flow === 'pkce' ? 'code' : 'session'),
         );
     } catch (error) {
         if (error instanceof AuthError && error.code === 'otp_expired') ctx.limits.verify.take(facts.ip);
@@ -231,7 +255,7 @@ export async function recover(ctx: AuthContext, request: Request, facts: Request
     if (!body.email) throw unprocessable('validation_failed', 'Password recovery requires an email');
     const email = validateEmail(body.email);
     const flow = flowOf(body);
-    const redirectTo = redirectTarget(ctx, facts.url.searchParams.get('redirect_to'));
+    const redirectTo = redirectTarget(ctx, facts);
     await transaction(ctx, async (tx) => {
         const user = await findUserByEmail(tx, email);
         // Unknown addresses get the same empty 200: recovery does not reveal who has an account.
@@ -254,7 +278,7 @@ export async function resend(ctx: AuthContext, request: Request, facts: RequestF
     if (!body.email) throw badRequest('validation_failed', 'Type provided requires an email address');
     const email = validateEmail(body.email);
     const flow = flowOf(body);
-    const redirectTo = redirectTarget(ctx, facts.url.searchParams.get('redirect_to'));
+    const redirectTo = redirectTarget(ctx, facts);
     await transaction(ctx, async (tx) => {
         let user: LoadedUser | null;
         if (body.type === 'signup') {

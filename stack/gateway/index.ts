@@ -9,6 +9,14 @@
 // service verifies it); `Authorization: Bearer sb_…` is replaced by the JWT of the role
 // the opaque key stands for; with no Authorization the key's JWT is sent. A key that is
 // not the project's is refused here with 401, whatever the route.
+//
+// Like Kong's key-auth plugin on Supabase's routes, a request without a key is refused with
+// 401 {"message":"No API key found in request"} on /rest/v1, /auth/v1, /realtime/v1,
+// /graphql/v1 and /pg, except the open Auth paths a browser reaches from a mail or an OAuth
+// provider (/auth/v1/verify, /callback, /authorize, /.well-known/jwks.json). /functions/v1
+// (functions check JWTs themselves) and /storage/v1 need no key. CORS preflights never do.
+// On /rest/v1 the key is removed from the forwarded request (Kong's hide_credentials), so an
+// `?apikey=` is never read as a filter.
 import { randomUUID } from 'node:crypto';
 import type { FetchHandler } from '../http.js';
 import { createJwtVerifier, type JwtKeys } from '../jwt.js';
@@ -33,6 +41,8 @@ export interface GatewayOptions {
     jwt: JwtKeys;
     /** Prefixes whose CORS the services handle themselves (hosted functions answer their own preflights). */
     selfCorsPrefixes?: string[];
+    /** Which paths need an API key (default: Supabase's, KONG_KEY_AUTH). */
+    keyAuth?: KeyAuthRoutes;
     accessLog?: (entry: AccessLogEntry) => void;
 }
 
@@ -71,6 +81,30 @@ const CORS_METHODS = 'GET, HEAD, PUT, PATCH, POST, DELETE, OPTIONS';
 
 const json = (status: number, body: unknown) => new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json' } });
 
+export interface KeyAuthRoutes {
+    /** Prefixes behind key-auth. */
+    required: string[];
+    /** Path prefixes inside them that stay open (Kong matches route paths by prefix). */
+    open: string[];
+}
+
+/** Supabase's gateway (the CLI's and self-hosted Kong config): where key-auth applies. */
+export const KONG_KEY_AUTH: KeyAuthRoutes = {
+    required: ['/rest/v1', '/auth/v1', '/realtime/v1', '/graphql/v1', '/pg'],
+    open: ['/auth/v1/verify', '/auth/v1/callback', '/auth/v1/authorize', '/auth/v1/.well-known/jwks.json'],
+};
+
+/** Kong key-auth's answer to a request without a key: body, status and its WWW-Authenticate header. */
+export const NO_API_KEY = { message: 'No API key found in request' };
+const noApiKey = () =>
+    new Response(JSON.stringify(NO_API_KEY), {
+        status: 401,
+        headers: { 'content-type': 'application/json; charset=utf-8', 'www-authenticate': 'Key realm="kong"' },
+    });
+
+/** Prefixes whose upstream never sees the key (Kong's hide_credentials on the REST route). */
+const HIDE_CREDENTIALS = ['/rest/v1'];
+
 export const INVALID_API_KEY = { message: 'Invalid API key', hint: 'Double check your Supabase `anon` or `service_role` API key.' };
 const NO_ROUTE = { message: 'no Route matched with those values' };
 const BAD_UPSTREAM = { message: 'An invalid response was received from the upstream server' };
@@ -81,6 +115,8 @@ export function createGateway(options: GatewayOptions): FetchHandler {
     const selfCors = options.selfCorsPrefixes ?? ['/functions/v1'];
     const accessLog = options.accessLog ?? ((entry: AccessLogEntry) => console.log(JSON.stringify(entry)));
     const opaque: Record<string, string> = { [options.keys.publishable]: options.keys.anon, [options.keys.secret]: options.keys.serviceRole };
+    const keyAuth = options.keyAuth ?? KONG_KEY_AUTH;
+    const needsKey = (pathname: string, prefix: string) => keyAuth.required.includes(prefix) && !keyAuth.open.some((open) => pathname.startsWith(open));
 
     /** The JWT an API key stands for, or undefined when the key is not the project's. */
     const jwtForKey = async (key: string): Promise<string | undefined> => {
@@ -111,7 +147,9 @@ export function createGateway(options: GatewayOptions): FetchHandler {
                 const apikey = headers.get('apikey') ?? url.searchParams.get('apikey');
                 const keyJwt = apikey ? await jwtForKey(apikey) : undefined;
                 const bearer = /^Bearer\s+(\S+)$/i.exec(headers.get('authorization') ?? '')?.[1];
-                if (apikey && !keyJwt) {
+                if (!apikey && needsKey(url.pathname, prefix)) {
+                    response = noApiKey();
+                } else if (apikey && !keyJwt) {
                     response = json(401, INVALID_API_KEY);
                 } else if (bearer?.startsWith('sb_') && !opaque[bearer]) {
                     response = json(401, INVALID_API_KEY);
@@ -126,6 +164,10 @@ export function createGateway(options: GatewayOptions): FetchHandler {
                     headers.set('x-forwarded-prefix', prefix);
                     const target = new URL(url);
                     target.pathname = url.pathname.slice(prefix.length) || '/';
+                    if (HIDE_CREDENTIALS.includes(prefix)) {
+                        headers.delete('apikey');
+                        if (target.searchParams.has('apikey')) target.searchParams.delete('apikey');
+                    }
                     const body = request.method === 'GET' || request.method === 'HEAD' ? undefined : await request.arrayBuffer();
                     response = await options.routes[prefix]!(new Request(target, { method: request.method, headers, body }), info);
                 }

@@ -67,6 +67,17 @@ function splitReserved(key: string): { path: string[]; tail: string; negated: bo
 /**
  * @param isRpcArg for GET/HEAD rpc: whether a key is an argument (else it is a filter)
  */
+/** Longest query string accepted (in characters, as sent); longer ones are 400 PGRST100. */
+export const MAX_QUERY_STRING = 32 * 1024;
+
+/** Refuses a query string past MAX_QUERY_STRING before anything parses it. */
+export function checkQueryStringLength(search: string): void {
+    const length = search.startsWith('?') ? search.length - 1 : search.length;
+    if (length > MAX_QUERY_STRING) {
+        throw new ApiError(400, 'PGRST100', 'failed to parse query string: too long', `The query string has ${length} characters; at most ${MAX_QUERY_STRING} are accepted.`);
+    }
+}
+
 export function parseQueryParams(search: URLSearchParams, isRpcArg?: (key: string, value: string) => boolean): QueryParams {
     const q: QueryParams = {
         select: [{ kind: 'star' }],

@@ -3,7 +3,7 @@
 // Content-Range, Preference-Applied, GUC overrides) or its error object.
 import type pg from 'pg';
 import type { FetchHandler } from '../http.js';
-import { looksLikeFilter, parseQueryParams, parseRangeHeader, parseTarget, type QueryParams, type Target } from './api-request.js';
+import { checkQueryStringLength, looksLikeFilter, parseQueryParams, parseRangeHeader, parseTarget, type QueryParams, type Target } from './api-request.js';
 import type { Identity } from './auth.js';
 import {
     ApiError,
@@ -20,7 +20,7 @@ import {
 } from './errors.js';
 import { fuzzyBest } from './fuzzy.js';
 import { contentTypeOf, negotiate, parsePrefer, type MediaType, type Preferences } from './negotiation.js';
-import { openApiDocument } from './openapi.js';
+import { accessibleFrom, accessibleObjectsStatement, openApiDocument } from './openapi.js';
 import { PlanCache } from './plan-cache.js';
 import { suggestTable, type PlanContext } from './read-plan.js';
 import { relKey, type PgFunction, type Relation, type SchemaCache } from './schema-cache.js';
@@ -81,6 +81,7 @@ async function handle(deps: HandlerDeps, request: Request): Promise<Response> {
     const method = request.method.toUpperCase();
     if (!['GET', 'HEAD', 'POST', 'PATCH', 'PUT', 'DELETE', 'OPTIONS'].includes(method)) throw unsupportedMethod(method);
     const target = parseTarget(url.pathname);
+    checkQueryStringLength(url.search);
 
     if (method === 'OPTIONS') {
         const allow = target.kind === 'table' ? 'OPTIONS,GET,HEAD,POST,PUT,PATCH,DELETE' : target.kind === 'rpc' ? 'OPTIONS,GET,HEAD,POST' : 'OPTIONS,GET,HEAD';
@@ -116,11 +117,13 @@ async function handle(deps: HandlerDeps, request: Request): Promise<Response> {
     if (target.kind === 'root') {
         if (method !== 'GET' && method !== 'HEAD') throw unsupportedMethod(method);
         negotiate(request.headers.get('accept'), 'root');
-        const doc = openApiDocument(cache, schema, url);
-        return httpResponse(method === 'HEAD' ? null : JSON.stringify(doc), {
+        // Only what the request's role holds privileges on, asked as that role.
+        const respond = async (_client: pg.PoolClient, result: StatementResult): Promise<Outcome> => ({
             status: 200,
-            headers: { 'Content-Type': 'application/openapi+json; charset=utf-8' },
+            headers: new Headers({ 'Content-Type': 'application/openapi+json; charset=utf-8' }),
+            body: JSON.stringify(openApiDocument(cache, schema, url, accessibleFrom(result.body))),
         });
+        return execute(deps, request, identity, schema, true, false, respond, accessibleObjectsStatement(schema), prefs);
     }
 
     if (target.kind === 'table') {

@@ -87,6 +87,15 @@ const FTS_OPS = ['fts', 'plfts', 'phfts', 'wfts'] as const;
 const ALL_OPS = [...SIMPLE_OPS, 'in', 'is', ...FTS_OPS];
 const OPERATOR_LIST = 'eq, neq, lt, lte, gt, gte, like, ilike, match, imatch, is, isdistinct, in, cs, cd, ov, sl, sr, nxl, nxr, adj, fts, plfts, phfts, wfts';
 
+/**
+ * Limits on input shape. PostgREST has none, but deeper or wider input only exhausts a stack
+ * (here, or Postgres' max_stack_depth) or Postgres' 1664-entry target lists and would answer
+ * 500; past these limits the request is a 400 PGRST100 naming the limit instead.
+ */
+export const MAX_NESTING = 32;
+export const MAX_JSON_PATH = 32;
+export const MAX_SELECT_ITEMS = 1000;
+
 class ParseFailure extends Error {
     constructor(
         readonly pos: number,
@@ -99,7 +108,23 @@ class ParseFailure extends Error {
 /** A character cursor with Parsec-like failure reporting. */
 class Cursor {
     pos = 0;
+    private depth = 0;
+    private items = 0;
     constructor(readonly input: string) {}
+    /** Runs `parse` one nesting level deeper (embeds, logic trees), refusing past MAX_NESTING. */
+    nested<T>(parse: () => T): T {
+        if (this.depth >= MAX_NESTING) throw new ParseFailure(this.pos, `nesting deeper than ${MAX_NESTING} levels is not supported`);
+        this.depth++;
+        try {
+            return parse();
+        } finally {
+            this.depth--;
+        }
+    }
+    /** Counts one more select item, refusing past MAX_SELECT_ITEMS. */
+    countItem(): void {
+        if (++this.items > MAX_SELECT_ITEMS) throw new ParseFailure(this.pos, `more than ${MAX_SELECT_ITEMS} items in one select are not supported`);
+    }
     get done(): boolean {
         return this.pos >= this.input.length;
     }
@@ -181,6 +206,9 @@ function parseFieldName(c: Cursor): string {
 function parseJsonPath(c: Cursor): JsonOp[] {
     const path: JsonOp[] = [];
     for (;;) {
+        if (path.length >= MAX_JSON_PATH && c.startsWith('->')) {
+            throw new ParseFailure(c.pos, `JSON paths longer than ${MAX_JSON_PATH} steps are not supported`);
+        }
         let arrow: '->' | '->>';
         if (c.startsWith('->>')) arrow = '->>';
         else if (c.startsWith('->')) arrow = '->';
@@ -231,6 +259,7 @@ function parseSelectForest(c: Cursor, nested: boolean): SelectItem[] {
     if (c.done && !nested) return items;
     if (nested && c.peek() === ')') return items;
     for (;;) {
+        c.countItem();
         items.push(parseSelectItem(c));
         if (c.eat(',')) continue;
         break;
@@ -302,7 +331,7 @@ function parseEmbedHead(c: Cursor): { kind: 'embed'; name: string; alias?: strin
 
 function parseEmbedChildren(c: Cursor): SelectItem[] {
     c.expect('(');
-    const children = parseSelectForest(c, true);
+    const children = c.nested(() => parseSelectForest(c, true));
     c.expect(')', '"," or ")"');
     return children;
 }
@@ -521,7 +550,7 @@ function parseLogicItem(c: Cursor): LogicTree {
     for (const op of ['and', 'or'] as const) {
         if (c.startsWith(op + '(')) {
             c.pos += op.length + 1;
-            return { kind: 'expr', negated, op, children: parseLogicChildren(c) };
+            return { kind: 'expr', negated, op, children: c.nested(() => parseLogicChildren(c)) };
         }
     }
     c.pos = save;

@@ -168,6 +168,18 @@ describe('npm start', () => {
         expect(mail.status).toBe(200);
     });
 
+    it('refuses key-less /rest/v1 and /auth/v1 as Kong does, keeping /auth/v1/verify open', async () => {
+        const api = `http://127.0.0.1:${ports.api}`;
+        for (const path of ['/rest/v1/', '/auth/v1/health']) {
+            const response = await fetch(`${api}${path}`);
+            expect(response.status, path).toBe(401);
+            expect(await response.json(), path).toEqual({ message: 'No API key found in request' });
+        }
+        const verify = await fetch(`${api}/auth/v1/verify?type=magiclink&token=pkce_`, { redirect: 'manual' });
+        expect(verify.status).toBe(303);
+        expect(new URLSearchParams(new URL(verify.headers.get('location')!).hash.slice(1)).get('error_code')).toBe('otp_expired');
+    });
+
     it('delivers auth mail to the mail catcher', async () => {
         const api = `http://127.0.0.1:${ports.api}`;
         const email = `e2e-${Date.now()}@example.test`;

@@ -13,6 +13,7 @@ import { LOCAL_ANON_KEY, LOCAL_SERVICE_ROLE_KEY } from '../../stack/keys.js';
 import { createMailCatcher, type StoredMessage } from '../../stack/mail/index.js';
 import { PROJECT_ROOT } from '../../stack/paths.js';
 import { useTestDatabase, type TestDatabase } from './db.js';
+import { fetchFrom } from './source-address.js';
 
 type Transport = NonNullable<NonNullable<SupabaseClientOptions<'public'>['realtime']>['transport']>;
 
@@ -25,7 +26,7 @@ class NoWebSocket {
 const realtime = { transport: NoWebSocket as unknown as Transport };
 
 /** A project under test/fixtures/auth, or `product`: the repository's own supabase/config.toml. */
-export type AuthFixture = 'confirm-off' | 'confirm-on' | 'hook' | 'limits' | 'signing-keys' | 'product';
+export type AuthFixture = 'confirm-off' | 'confirm-on' | 'hook' | 'limits' | 'signing-keys' | 'verify' | 'redirects' | 'product';
 
 export interface MailReader {
     all(): StoredMessage[];
@@ -48,11 +49,11 @@ export interface AuthHarness {
     /** Moves the service's clock forward. */
     advance(ms: number): void;
     now(): Date;
-    /** A fresh browser-like client (anon key, in-memory storage, no auto refresh). */
-    client(options?: { flowType?: 'implicit' | 'pkce'; key?: string }): SupabaseClient;
+    /** A fresh browser-like client (anon key, in-memory storage, no auto refresh), optionally connecting from another loopback IP. */
+    client(options?: { flowType?: 'implicit' | 'pkce'; key?: string; from?: string }): SupabaseClient;
     admin(): SupabaseClient;
-    /** Raw request to /auth/v1 + path. */
-    fetch(path: string, init?: RequestInit): Promise<Response>;
+    /** Raw request to /auth/v1 + path (from `from`, a loopback IP, when given). */
+    fetch(path: string, init?: RequestInit, from?: string): Promise<Response>;
 }
 
 export interface AuthHarnessOptions {
@@ -139,13 +140,15 @@ export function useAuthService(fixture: AuthFixture, setup?: (db: TestDatabase) 
             createClient(started().url, clientOptions.key ?? LOCAL_ANON_KEY, {
                 auth: { persistSession: false, autoRefreshToken: false, detectSessionInUrl: false, flowType: clientOptions.flowType ?? 'implicit' },
                 realtime,
+                ...(clientOptions.from ? { global: { fetch: fetchFrom(clientOptions.from) } } : {}),
             }),
         admin: () =>
             createClient(started().url, LOCAL_SERVICE_ROLE_KEY, {
                 auth: { persistSession: false, autoRefreshToken: false, detectSessionInUrl: false },
                 realtime,
             }),
-        fetch: (p, init) => fetch(`${started().url}/auth/v1${p}`, { ...init, headers: { apikey: LOCAL_ANON_KEY, ...(init?.headers ?? {}) } }),
+        fetch: (p, init, from) =>
+            (from ? fetchFrom(from) : fetch)(`${started().url}/auth/v1${p}`, { ...init, headers: { apikey: LOCAL_ANON_KEY, ...(init?.headers ?? {}) } }),
     };
 }
 

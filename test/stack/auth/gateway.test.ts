@@ -29,3 +29,29 @@ describe('auth behind the gateway', () => {
         expect(error?.status).toBe(403);
     });
 });
+
+describe('requests without an API key', () => {
+    it('are refused before they reach Auth: no user is created', async () => {
+        const address = email('nokey');
+        const response = await fetch(`${auth.url}/auth/v1/signup`, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json' },
+            body: JSON.stringify({ email: address, password: 'gateway-pass-1' }),
+        });
+        expect(response.status).toBe(401);
+        expect(await response.json()).toEqual({ message: 'No API key found in request' });
+        expect(await auth.db.query('select 1 from auth.users where email = $1', [address])).toEqual([]);
+        for (const path of ['/auth/v1/health', '/auth/v1/settings', '/auth/v1/user']) {
+            expect((await fetch(`${auth.url}${path}`)).status, path).toBe(401);
+        }
+    });
+
+    it('the mailed /verify link and the JWKS still work without one', async () => {
+        const address = email('link');
+        const { data } = await auth.client({ key: LOCAL_SECRET_KEY }).auth.admin.generateLink({ type: 'magiclink', email: address });
+        const response = await fetch(data.properties!.action_link, { redirect: 'manual' });
+        expect(response.status).toBe(303);
+        expect(new URLSearchParams(new URL(response.headers.get('location')!).hash.slice(1)).get('access_token')).toBeTruthy();
+        expect((await fetch(`${auth.url}/auth/v1/.well-known/jwks.json`)).status).toBe(200);
+    });
+});

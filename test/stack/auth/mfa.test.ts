@@ -86,6 +86,54 @@ describe('TOTP verification', () => {
         expect(error).toMatchObject({ status: 422, code: 'mfa_verification_failed', message: 'Invalid TOTP code entered' });
     });
 
+    it('30 wrong codes on one challenge retire it: the right code is then refused and the session stays aal1', async () => {
+        const { client, factor } = await enrolled();
+        if (factor.type !== 'totp') throw new Error('not totp');
+        const right = codeFor(factor.totp.secret);
+        const challenge = await client.auth.mfa.challenge({ factorId: factor.id });
+        const answers: Array<string | undefined> = [];
+        for (let i = 1; i <= 30; i++) {
+            const wrong = String((Number(right) + i * 1000) % 1_000_000).padStart(6, '0');
+            const { error } = await client.auth.mfa.verify({ factorId: factor.id, challengeId: challenge.data!.id, code: wrong });
+            answers.push(error?.code);
+        }
+        expect(answers.slice(0, 5)).toEqual(Array(5).fill('mfa_verification_failed'));
+        expect(answers.slice(5)).toEqual(Array(25).fill('mfa_factor_not_found'));
+        const { data, error } = await client.auth.mfa.verify({ factorId: factor.id, challengeId: challenge.data!.id, code: right });
+        expect(error).toMatchObject({ status: 422, code: 'mfa_factor_not_found' });
+        expect(data).toBeNull();
+        expect(await auth.db.query('select 1 from auth.mfa_challenges where id = $1', [challenge.data!.id])).toEqual([]);
+        const [row] = await auth.db.query<{ status: string }>('select status from auth.mfa_factors where id = $1', [factor.id]);
+        expect(row!.status).toBe('unverified');
+        expect((await client.auth.mfa.getAuthenticatorAssuranceLevel()).data?.currentLevel).toBe('aal1');
+    });
+
+    it('parallel wrong guesses on one challenge retire it too', async () => {
+        const { client, factor } = await enrolled();
+        if (factor.type !== 'totp') throw new Error('not totp');
+        const right = codeFor(factor.totp.secret);
+        const challenge = await client.auth.mfa.challenge({ factorId: factor.id });
+        await Promise.all(
+            Array.from({ length: 20 }, (_, i) =>
+                client.auth.mfa.verify({ factorId: factor.id, challengeId: challenge.data!.id, code: String((Number(right) + (i + 1) * 1000) % 1_000_000).padStart(6, '0') }),
+            ),
+        );
+        const { error } = await client.auth.mfa.verify({ factorId: factor.id, challengeId: challenge.data!.id, code: right });
+        expect(error).toMatchObject({ status: 422 });
+        expect((await client.auth.mfa.getAuthenticatorAssuranceLevel()).data?.currentLevel).toBe('aal1');
+    });
+
+    it('a challenge that verified can never verify again', async () => {
+        const { client, factor } = await enrolled();
+        if (factor.type !== 'totp') throw new Error('not totp');
+        const challenge = await client.auth.mfa.challenge({ factorId: factor.id });
+        const first = await client.auth.mfa.verify({ factorId: factor.id, challengeId: challenge.data!.id, code: codeFor(factor.totp.secret) });
+        expect(first.error).toBeNull();
+        const again = await client.auth.mfa.verify({ factorId: factor.id, challengeId: challenge.data!.id, code: codeFor(factor.totp.secret) });
+        expect(again.error).toMatchObject({ status: 422, code: 'mfa_ip_address_mismatch' });
+        expect(again.data).toBeNull();
+    });
+
     it('an expired challenge is mfa_challenge_expired', async () => {
         const { client, factor } = await enrolled();
         if (factor.type !== 'totp') throw new Error('not totp');

@@ -30,6 +30,13 @@ describe('auth settings', () => {
         );
     });
 
+    it('a malformed redirect glob is refused at start, naming its index', () => {
+        expect(() => authSettingsFromConfig(withAuth({ additional_redirect_urls: ['https://ok.test/**', 'https://{a,b.test/'] }))).toThrow(
+            /additional_redirect_urls\.1\].*unclosed "\{"/,
+        );
+        expect(() => authSettingsFromConfig(withAuth({ additional_redirect_urls: ['https://[a-.test/'] }))).toThrow(/unclosed "\["/);
+    });
+
     it('parses Go durations', () => {
         expect(parseDuration('1s')).toBe(1000);
         expect(parseDuration('1h30m')).toBe(5_400_000);

@@ -16,7 +16,7 @@ const echoRest: FetchHandler = async (request) => {
     const token = /^Bearer (.+)$/.exec(request.headers.get('authorization') ?? '')?.[1];
     const role = token ? (decodeJwt(token).role as string) : 'anon';
     const url = new URL(request.url);
-    return Response.json([{ role, path: url.pathname, request_id: request.headers.get('x-request-id') }]);
+    return Response.json([{ role, path: url.pathname, query: url.search, apikey: request.headers.get('apikey'), request_id: request.headers.get('x-request-id') }]);
 };
 
 const sign = (claims: Record<string, unknown>, secret = LOCAL_JWT_SECRET) =>
@@ -28,7 +28,15 @@ const log: AccessLogEntry[] = [];
 
 beforeAll(async () => {
     keys = await apiKeysFor(jwtKeys);
-    gateway = await listen(createGateway({ routes: { '/rest/v1': echoRest }, keys, jwt: jwtKeys, accessLog: (e) => log.push(e) }), { port: 0 });
+    gateway = await listen(
+        createGateway({
+            routes: { '/rest/v1': echoRest, '/auth/v1': echoRest, '/functions/v1': echoRest },
+            keys,
+            jwt: jwtKeys,
+            accessLog: (e) => log.push(e),
+        }),
+        { port: 0 },
+    );
 });
 afterAll(() => gateway?.close());
 
@@ -76,19 +84,14 @@ describe('key handling on /rest/v1 (supabase-js as the client)', () => {
 
 describe('raw requests', () => {
     it('Authorization: Bearer sb_secret_… is replaced by the service_role JWT', async () => {
-        const response = await fetch(`${gateway.url}/rest/v1/probe`, { headers: { authorization: `Bearer ${LOCAL_SECRET_KEY}` } });
+        const response = await fetch(`${gateway.url}/rest/v1/probe`, { headers: { apikey: LOCAL_SECRET_KEY, authorization: `Bearer ${LOCAL_SECRET_KEY}` } });
         expect(((await response.json()) as Array<Record<string, unknown>>)[0]!.role).toBe('service_role');
     });
 
     it('a forged opaque key in Authorization is refused', async () => {
-        const response = await fetch(`${gateway.url}/rest/v1/probe`, { headers: { authorization: 'Bearer sb_secret_notthekey' } });
+        const response = await fetch(`${gateway.url}/rest/v1/probe`, { headers: { apikey: LOCAL_PUBLISHABLE_KEY, authorization: 'Bearer sb_secret_notthekey' } });
         expect(response.status).toBe(401);
         expect(await response.json()).toEqual({ message: 'Invalid API key', hint: expect.any(String) });
-    });
-
-    it('no key at all reaches REST as anon', async () => {
-        const response = await fetch(`${gateway.url}/rest/v1/probe`);
-        expect(((await response.json()) as Array<Record<string, unknown>>)[0]!.role).toBe('anon');
     });
 
     it('strips the route prefix', async () => {
@@ -116,7 +119,7 @@ describe('raw requests', () => {
     });
 
     it('exposes Content-Range to browsers on normal responses', async () => {
-        const response = await fetch(`${gateway.url}/rest/v1/probe`, { headers: { origin: 'http://localhost:3000' } });
+        const response = await fetch(`${gateway.url}/rest/v1/probe`, { headers: { origin: 'http://localhost:3000', apikey: LOCAL_PUBLISHABLE_KEY } });
         expect(response.headers.get('access-control-allow-origin')).toBe('*');
         expect(response.headers.get('access-control-expose-headers')).toContain('Content-Range');
     });
@@ -129,5 +132,70 @@ describe('raw requests', () => {
         expect(((await response.json()) as Array<Record<string, unknown>>)[0]!.request_id).toBe(id);
         expect(log).toEqual([expect.objectContaining({ request_id: id, method: 'GET', path: '/rest/v1/probe', status: 200, role: 'service_role' })]);
         expect(JSON.stringify(log[0])).not.toContain(LOCAL_SECRET_KEY);
+    });
+});
+
+describe('requests without an API key (Kong key-auth)', () => {
+    const expectNoApiKey = async (response: Response, what: string) => {
+        expect(response.status, what).toBe(401);
+        expect(response.headers.get('www-authenticate'), what).toBe('Key realm="kong"');
+        expect(response.headers.get('content-type'), what).toMatch(/^application\/json/);
+        expect(await response.json(), what).toEqual({ message: 'No API key found in request' });
+    };
+
+    it('/rest/v1 and /auth/v1 answer 401 No API key found in request, and nothing reaches the service', async () => {
+        log.length = 0;
+        for (const path of ['/rest/v1/probe', '/rest/v1/', '/rest/v1/rpc/whoami', '/auth/v1/health', '/auth/v1/settings', '/auth/v1/user', '/auth/v1/admin/users']) {
+            await expectNoApiKey(await fetch(`${gateway.url}${path}`), path);
+        }
+        await expectNoApiKey(await fetch(`${gateway.url}/auth/v1/token?grant_type=password`, { method: 'POST', body: '{}' }), 'POST /token');
+        await expectNoApiKey(await fetch(`${gateway.url}/rest/v1/probe`, { method: 'POST', body: '{}' }), 'POST /rest/v1/probe');
+        expect(log.every((entry) => entry.status === 401)).toBe(true);
+    });
+
+    it('a user JWT in Authorization is no API key', async () => {
+        const token = await sign({ sub: '00000000-0000-0000-0000-000000000001', role: 'authenticated', aud: 'authenticated' });
+        await expectNoApiKey(await fetch(`${gateway.url}/rest/v1/probe`, { headers: { authorization: `Bearer ${token}` } }), 'bearer only');
+        await expectNoApiKey(await fetch(`${gateway.url}/rest/v1/probe`, { headers: { authorization: `Bearer ${LOCAL_SECRET_KEY}` } }), 'opaque bearer only');
+        await expectNoApiKey(await fetch(`${gateway.url}/rest/v1/probe`, { headers: { apikey: '' } }), 'empty apikey');
+    });
+
+    it('the key may come as ?apikey=, and REST never sees it (hide_credentials)', async () => {
+        const response = await fetch(`${gateway.url}/rest/v1/probe?select=id&apikey=${LOCAL_PUBLISHABLE_KEY}`);
+        expect(response.status).toBe(200);
+        const [echo] = (await response.json()) as Array<Record<string, unknown>>;
+        expect(echo).toMatchObject({ role: 'anon', query: '?select=id', apikey: null });
+        const header = (await (await fetch(`${gateway.url}/rest/v1/probe`, { headers: { apikey: LOCAL_PUBLISHABLE_KEY } })).json()) as Array<Record<string, unknown>>;
+        expect(header[0]!.apikey).toBeNull();
+        const auth = (await (await fetch(`${gateway.url}/auth/v1/settings?apikey=${LOCAL_PUBLISHABLE_KEY}`)).json()) as Array<Record<string, unknown>>;
+        expect(auth[0]).toMatchObject({ path: '/settings', role: 'anon' });
+    });
+
+    it('the open Auth paths and functions are reached without a key', async () => {
+        for (const [path, upstream] of [
+            ['/auth/v1/verify?token=x&type=signup', '/verify'],
+            ['/auth/v1/callback?code=x', '/callback'],
+            ['/auth/v1/authorize?provider=github', '/authorize'],
+            ['/auth/v1/.well-known/jwks.json', '/.well-known/jwks.json'],
+            ['/functions/v1/hello', '/hello'],
+        ] as const) {
+            const response = await fetch(`${gateway.url}${path}`);
+            expect(response.status, path).toBe(200);
+            expect(((await response.json()) as Array<Record<string, unknown>>)[0]!.path, path).toBe(upstream);
+        }
+    });
+
+    it('CORS preflights need no key', async () => {
+        const response = await fetch(`${gateway.url}/rest/v1/probe`, {
+            method: 'OPTIONS',
+            headers: { origin: 'http://localhost:3000', 'access-control-request-method': 'GET' },
+        });
+        expect(response.status).toBe(200);
+    });
+
+    it('a 401 for a missing key still carries the CORS headers browsers need to read it', async () => {
+        const response = await fetch(`${gateway.url}/rest/v1/probe`, { headers: { origin: 'http://localhost:3000' } });
+        expect(response.status).toBe(401);
+        expect(response.headers.get('access-control-allow-origin')).toBe('*');
     });
 });

@@ -1,5 +1,6 @@
 // Property: no query string, however malformed, makes the service answer 5xx or hang. Random
-// strings built from the grammar's own alphabet, plus mutations of valid requests.
+// strings built from the grammar's own alphabet, mutations of valid requests, and deep and
+// wide inputs that must hit the parser's limits (400 PGRST100) rather than a stack overflow.
 import { describe, expect, it } from 'vitest';
 import { useEngine } from './engine-harness.js';
 
@@ -132,5 +133,97 @@ describe('malformed and random query strings', () => {
                 body: method === 'DELETE' ? undefined : bodies[Math.floor(r() * bodies.length)]!,
             });
         }
+    }, 120_000);
+});
+
+/** The answer must be a PostgREST error object with a 4xx status (never a 5xx). */
+async function expect4xx(path: string, init?: RequestInit): Promise<{ status: number; body: Record<string, unknown> }> {
+    const response = await Promise.race([
+        engine.request(path, init),
+        new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`hung: ${path.slice(0, 200)}`)), 20_000)),
+    ]);
+    const text = await response.text();
+    expect(response.status, `${path.slice(0, 200)}: ${text.slice(0, 300)}`).toBeGreaterThanOrEqual(400);
+    expect(response.status, `${path.slice(0, 200)}: ${text.slice(0, 300)}`).toBeLessThan(500);
+    const body = JSON.parse(text) as Record<string, unknown>;
+    expect(Object.keys(body).sort()).toEqual(['code', 'details', 'hint', 'message']);
+    return { status: response.status, body };
+}
+
+const nest = (depth: number, open: (i: number) => string, inner: string, close = ')') => open(0).repeat(0) + Array.from({ length: depth }, (_, i) => open(i)).join('') + inner + close.repeat(depth);
+
+describe('deep and wide inputs hit the parser limits', () => {
+    it('a select nested 3,000 levels is 400 PGRST100, not a stack overflow', async () => {
+        const select = nest(3000, () => 'variants(', 'id');
+        const { status, body } = await expect4xx(`/items?select=${encodeURIComponent(select)}`);
+        expect(status).toBe(400);
+        expect(body.code).toBe('PGRST100');
+        expect(body.details).toMatch(/nest/i);
+    });
+
+    it('select nesting just past the limit is refused, at the limit it is parsed', async () => {
+        const deep = await expect4xx(`/items?select=${encodeURIComponent(nest(33, () => 'variants(', 'id'))}`);
+        expect(deep.body.code).toBe('PGRST100');
+        // 32 levels parse; the relationship chain does not exist, so the schema cache answers.
+        const atLimit = await expect4xx(`/items?select=${encodeURIComponent(nest(32, () => 'variants(', 'id'))}`);
+        expect(atLimit.body.code).not.toBe('PGRST100');
+    });
+
+    it('logic trees nested thousands of levels are 400 PGRST100', async () => {
+        for (const depth of [40, 3000, 20000]) {
+            const tree = '(' + nest(depth, (i) => (i % 2 ? 'or(' : 'and('), 'id.eq.1') + ')';
+            for (const key of ['or', 'and', 'not.or', 'variants.or']) {
+                const { body } = await expect4xx(`/items?select=id,variants(id)&${key}=${encodeURIComponent(tree)}`);
+                expect(body.code, `${key} ${depth}`).toBe('PGRST100');
+            }
+        }
+    });
+
+    it('JSON paths thousands of arrows long are 400 PGRST100', async () => {
+        const path = 'attrs' + '->a'.repeat(5000);
+        expect((await expect4xx(`/items?select=${encodeURIComponent(path)}`)).body.code).toBe('PGRST100');
+        expect((await expect4xx(`/items?${encodeURIComponent(path)}=eq.1`)).body.code).toBe('PGRST100');
+        expect((await expect4xx(`/items?order=${encodeURIComponent(path)}`)).body.code).toBe('PGRST100');
+    });
+
+    it('very wide selects, logic trees, lists and orders answer 4xx or succeed, never 5xx', async () => {
+        const wide = (n: number, item: (i: number) => string) => Array.from({ length: n }, (_, i) => item(i)).join(',');
+        const candidates = [
+            `/items?select=${wide(2000, () => 'id')}`,
+            `/items?select=${wide(1500, (i) => `c${i}:id`)}`,
+            `/items?select=id&or=(${wide(3000, (i) => `id.eq.${i}`)})`,
+            `/items?select=id&id=in.(${wide(5000, (i) => String(i))})`,
+            `/items?select=id&name=like(any).{${wide(3000, (i) => `x${i}*`)}}`,
+            `/items?select=id&order=${wide(3000, () => 'id.desc')}`,
+            `/items?select=id&${wide(2000, (i) => `id=neq.${i}`).replaceAll(',', '&')}`,
+        ];
+        for (const path of candidates) {
+            const response = await engine.request(path);
+            const text = await response.text();
+            expect(response.status, `${path.slice(0, 80)}: ${text.slice(0, 300)}`).toBeLessThan(500);
+        }
+    }, 60_000);
+
+    it('a query string past 32 KiB is 400 PGRST100 whatever it holds', async () => {
+        const long = `/items?select=id&name=eq.${'x'.repeat(40_000)}`;
+        const { status, body } = await expect4xx(long);
+        expect(status).toBe(400);
+        expect(body.code).toBe('PGRST100');
+        expect(body.message).toMatch(/query string/i);
+    });
+
+    it('random deep and wide mutations never give a 5xx', async () => {
+        const r = prng(3000);
+        const pieces = ['variants(', 'brands(', 'items(', 'or(', 'and(', 'not.or(', 'id.eq.1', ',', ')', '->a', '->>b', 'in.(1,2)', '*'];
+        const batch: Promise<void>[] = [];
+        for (let i = 0; i < 200; i++) {
+            const n = 50 + Math.floor(r() * 4000);
+            let value = '';
+            for (let j = 0; j < n; j++) value += pieces[Math.floor(r() * pieces.length)];
+            const key = ['select', 'or', 'and', 'order', 'id', 'attrs->a'][Math.floor(r() * 6)]!;
+            batch.push(expectNo5xx(`/items?${encodeURIComponent(key)}=${encodeURIComponent(key === 'or' || key === 'and' ? `(${value})` : value)}`));
+            if (batch.length === 8) await Promise.all(batch.splice(0));
+        }
+        await Promise.all(batch);
     }, 120_000);
 });
