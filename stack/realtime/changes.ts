@@ -215,7 +215,7 @@ export class ChangeDispatcher {
              from unnest($1::jsonb[]) with ordinality as u(x, i)
              cross join lateral jsonb_populate_record(null::${ident(info.schema)}.${ident(info.table)}, u.x) as r
              order by u.i`,
-            [entries.map((e) => JSON.stringify(e)), filterList.map((f) => f.value)],
+            filterList.length ? [entries.map((e) => JSON.stringify(e)), filterList.map((f) => f.value)] : [entries.map((e) => JSON.stringify(e))],
         );
         const records = typed.rows.map((row, i) => {
             const full = JSON.parse(row.record) as Record<string, unknown>;
