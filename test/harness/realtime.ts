@@ -86,7 +86,6 @@ export function useRealtime(db: TestDatabase): RealtimeStack {
         client(options = {}) {
             const client = createClient(`http://127.0.0.1:${port}`, options.key ?? keys!.anon, {
                 auth: { persistSession: false, autoRefreshToken: false, detectSessionInUrl: false },
-                accessToken: options.token ? async () => options.token! : undefined,
                 realtime: {
                     transport: WebSocket as never,
                     ...(options.vsn ? { vsn: options.vsn } : {}),
@@ -94,6 +93,8 @@ export function useRealtime(db: TestDatabase): RealtimeStack {
                     reconnectAfterMs: () => 200,
                 },
             });
+            // As an app does after sign-in; set before any join so the join carries it.
+            if (options.token) void client.realtime.setAuth(options.token);
             clients.push(client);
             return client;
         },
