@@ -225,6 +225,7 @@ export class ChangeDispatcher {
         });
         const matches = typed.rows.map((row) => row.matches ?? []);
 
+
         // 2. Per role: which columns it may select. Per claims: which rows it may see (RLS).
         const groups = new Map<string, { identity: Identity; channels: Channel[] }>();
         for (const channel of interested) {

@@ -86,6 +86,8 @@ export function useRealtime(db: TestDatabase): RealtimeStack {
         client(options = {}) {
             const client = createClient(`http://127.0.0.1:${port}`, options.key ?? keys!.anon, {
                 auth: { persistSession: false, autoRefreshToken: false, detectSessionInUrl: false },
+                // The signed-in user's token, as supabase-js hands a session's token to realtime.
+                accessToken: options.token ? async () => options.token! : undefined,
                 realtime: {
                     transport: WebSocket as never,
                     ...(options.vsn ? { vsn: options.vsn } : {}),
