@@ -70,12 +70,6 @@ export class Connection implements ChannelSocket {
         this.channels.clear();
     }
 
-    /** Server shutdown: every channel is told, then the socket closes. */
-    shutdown(): void {
-        for (const channel of [...this.channels.values()]) this.shutdownChannel(channel, RealtimeErrors.serverShutdown);
-        this.transport.close(1001, 'server shutting down');
-    }
-
     private async handle(data: Buffer | string, isBinary: boolean): Promise<void> {
         if (this.closed) return;
         let inbound;

@@ -18,8 +18,6 @@ export const RealtimeErrors = {
     replayPublic: 'UnableToReplayMessages: Replay is not allowed for public channels',
     presenceNotMap: 'Presence track payload must be a map',
     payloadTooLarge: 'payload_size_exceeded',
-    // Shutdown
-    serverShutdown: 'Server is shutting down',
     // postgres_changes
     subscribedToPostgres: 'Subscribed to PostgreSQL',
     replicationReady: 'Replication connection established',

@@ -174,7 +174,8 @@ export async function createRealtimeService(options: RealtimeServiceOptions): Pr
         stats: () => ({ sockets: connections.size, channels: hub.channelCount, stream: { ...stream.stats }, deliveries: dispatcher.stats.deliveries }),
         async close() {
             clearInterval(pruneTimer);
-            for (const connection of connections) connection.shutdown();
+            // Like a stopped Realtime container: the sockets drop, clients reconnect and rejoin
+            // when the service is back (a phx_close would close their channels for good).
             for (const ws of wss.clients) ws.terminate();
             wss.close();
             await stream.stop();

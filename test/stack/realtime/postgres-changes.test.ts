@@ -104,7 +104,7 @@ describe('postgres_changes', () => {
     it('200 subscribers, 1,000 changes: each gets every change it may see once, in commit order, and nothing else (fuzzed filters)', async () => {
         const rand = random(20261126);
         const pick = <T>(list: readonly T[]): T => list[Math.floor(rand() * list.length)]!;
-        const kinds = ['a', 'b', 'c', 'd'] as const;
+        const kinds: readonly string[] = ['a', 'b', 'c', 'd'];
         type Sub = { user: TestUser; event: string; filter?: string; test: (row: { kind: string; score: number; id: number }) => boolean; inbox: Inbox<Change> };
         const filters: Array<() => Omit<Sub, 'user' | 'event' | 'inbox'>> = [
             () => ({ test: () => true }),
