@@ -110,13 +110,17 @@ export function accessToken(claims: Record<string, unknown>): Promise<string> {
     return signJwt(claims);
 }
 
-/** Subscribes and resolves with the status once it is SUBSCRIBED (rejects on anything else). */
-export function subscribed(channel: RealtimeChannel): Promise<void> {
+/**
+ * Subscribes and resolves once it is SUBSCRIBED (rejects on anything else). The join
+ * timeout is longer than supabase-js's 10 s: a socket's joins are answered one after
+ * another, and hundreds of them on a loaded machine take a while.
+ */
+export function subscribed(channel: RealtimeChannel, timeoutMs = 60_000): Promise<void> {
     return new Promise((resolve, reject) => {
         channel.subscribe((status, error) => {
             if (status === 'SUBSCRIBED') resolve();
             else if (status !== 'CLOSED') reject(new Error(`${status}: ${error?.message ?? ''}`));
-        });
+        }, timeoutMs);
     });
 }
 

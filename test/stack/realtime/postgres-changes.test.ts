@@ -159,7 +159,7 @@ describe('postgres_changes', () => {
             markChannel.on('postgres_changes', { event: 'INSERT', schema: 'public', table: 'marks' }, mark.push);
             channels.push(markChannel);
         }
-        await Promise.all(channels.map(subscribed));
+        await Promise.all(channels.map((channel) => subscribed(channel)));
 
         const rows = new Map<number, { id: number; owner: string; kind: string; score: number }>();
         const log: Array<{ type: 'INSERT' | 'UPDATE'; row: { id: number; owner: string; kind: string; score: number } }> = [];
