@@ -26,6 +26,8 @@ const ProjectConfigSchema = z
             .passthrough()
             .default({ port: 54322, major_version: 17 }),
         local_smtp: z.object({ port: port.default(54324) }).passthrough().default({ port: 54324 }),
+        // The CLI serves Realtime behind the API gateway: no port of its own.
+        realtime: z.object({ enabled: z.boolean().default(true) }).passthrough().default({ enabled: true }),
         inbucket: z.object({ port: port.default(54324) }).passthrough().optional(),
         auth: z.record(z.string(), z.unknown()).default({}),
         functions: z.record(z.string(), z.record(z.string(), z.unknown())).default({}),

@@ -1,7 +1,7 @@
 // The one HTTP contract of the local stack: every service is a fetch-style handler
 // (web Request → Response), testable in-process; `listen` puts one on a Node HTTP port.
 import http from 'node:http';
-import { Readable } from 'node:stream';
+import { Readable, type Duplex } from 'node:stream';
 
 export interface RequestInfo {
     /** Client address as the gateway saw it. */
@@ -9,6 +9,9 @@ export interface RequestInfo {
 }
 
 export type FetchHandler = (request: Request, info: RequestInfo) => Promise<Response>;
+
+/** Takes over an HTTP upgrade request (WebSocket) and its socket. */
+export type UpgradeHandler = (request: http.IncomingMessage, socket: Duplex, head: Buffer, info: RequestInfo) => void;
 
 export interface Listening {
     url: string;
@@ -19,10 +22,17 @@ export interface Listening {
 /** Largest request body any service accepts (PostgREST and GoTrue are far below this). */
 export const MAX_BODY_BYTES = 10 * 1024 * 1024;
 
-/** Serves `handler` on host:port (port 0 = any free port). */
-export function listen(handler: FetchHandler, { port, host = '127.0.0.1' }: { port: number; host?: string }): Promise<Listening> {
+/** Serves `handler` on host:port (port 0 = any free port); upgrade requests go to `upgrade` (refused without one). */
+export function listen(
+    handler: FetchHandler,
+    { port, host = '127.0.0.1', upgrade }: { port: number; host?: string; upgrade?: UpgradeHandler },
+): Promise<Listening> {
     const server = http.createServer((req, res) => void serveOne(handler, req, res));
     server.keepAliveTimeout = 5_000;
+    server.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
+        if (upgrade) upgrade(req, socket, head, { remoteAddr: req.socket.remoteAddress ?? '127.0.0.1' });
+        else socket.destroy();
+    });
     return new Promise((resolve, reject) => {
         server.once('error', (error: NodeJS.ErrnoException) =>
             reject(error.code === 'EADDRINUSE' ? new Error(`port ${port} on ${host} is already in use`) : error),

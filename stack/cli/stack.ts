@@ -1,6 +1,6 @@
 // `start`, `status` and `stop`: the whole local stack as one foreground process, the
 // Docker-free `supabase start`. PostgreSQL first (reset when the migrations changed),
-// then mail, REST, auth, functions behind the gateway on [api] port, then the scheduler.
+// then mail, REST, auth, functions, realtime behind the gateway on [api] port, then the scheduler.
 // Each component is stopped in reverse order on Ctrl-C. A component that fails to start
 // is reported with its error in the status table while the rest of the stack runs. The
 // running stack's URLs and keys are written to <workdir>/.local/stack.json for `status`.
@@ -10,11 +10,12 @@ import { createAuthService } from '../auth/index.js';
 import { isPortFree } from '../db/cluster.js';
 import { resetDatabase } from '../db/reset.js';
 import { createFunctionsService } from '../functions/index.js';
-import { createGateway } from '../gateway/index.js';
+import { createGateway, createGatewayUpgrade } from '../gateway/index.js';
 import { apiKeysFor } from '../gateway/keys.js';
-import { listen, type FetchHandler } from '../http.js';
+import { listen, type FetchHandler, type UpgradeHandler } from '../http.js';
 import { jwtKeysFromConfig } from '../jwt.js';
 import { createMailCatcher } from '../mail/index.js';
+import { createRealtimeService } from '../realtime/index.js';
 import { createRestService } from '../rest/index.js';
 import { createScheduler, invokeThroughGateway, jobsFromDatabase } from '../scheduler/index.js';
 import { isSchemaCurrent, openProject, recordSchema, type LocalProject } from './project.js';
@@ -109,6 +110,7 @@ export async function start(workdir: string): Promise<number> {
         const jwt = jwtKeysFromConfig(config);
         const keys = await apiKeysFor(jwt);
         const routes: Record<string, FetchHandler> = {};
+        const upgrades: Record<string, UpgradeHandler> = {};
 
         /** Starts one component; a failure is reported in the status table, not fatal. */
         const component = async (name: string, run: () => Promise<void>) => {
@@ -159,7 +161,21 @@ export async function start(workdir: string): Promise<number> {
                 routes['/functions/v1'] = functions.handler;
             });
         }
-        const gateway = await listen(createGateway({ routes, keys, jwt, accessLog: (entry) => console.error(JSON.stringify(entry)) }), { port: apiPort });
+        if (!config.realtime.enabled) {
+            components.realtime = 'disabled in config.toml ([realtime] enabled = false)';
+        } else {
+            await component('realtime', async () => {
+                const realtime = await createRealtimeService({ dbUrl: project.dbUrl, jwt });
+                stops.push({ name: 'realtime', stop: () => realtime.close() });
+                routes['/realtime/v1'] = realtime.handler;
+                upgrades['/realtime/v1'] = realtime.upgrade;
+            });
+        }
+        const accessLog = (entry: object) => console.error(JSON.stringify(entry));
+        const gateway = await listen(createGateway({ routes, keys, jwt, accessLog }), {
+            port: apiPort,
+            upgrade: createGatewayUpgrade({ routes: upgrades, keys, jwt, accessLog }),
+        });
         stops.push({ name: 'gateway', stop: () => gateway.close() });
         components.gateway = 'running';
 

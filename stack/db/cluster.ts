@@ -30,6 +30,11 @@ const BASE_SETTINGS: Record<string, string> = {
     listen_addresses: '127.0.0.1',
     unix_socket_directories: '',
     max_connections: '200',
+    // Realtime decodes the database's own change stream (logical decoding of the
+    // publications). A slot left behind by a killed stack cannot hold more WAL than this.
+    wal_level: 'logical',
+    max_replication_slots: '64',
+    max_slot_wal_keep_size: '1GB',
 };
 
 /** Fast, non-durable settings for throwaway clusters (tests, benchmarks). */
@@ -37,6 +42,9 @@ export const EPHEMERAL_SETTINGS: Record<string, string> = {
     fsync: 'off',
     synchronous_commit: 'off',
     full_page_writes: 'off',
+    // With synchronous_commit off a commit reaches the WAL on disk, and so logical
+    // decoding (realtime), only when the WAL writer wakes: keep that wait short.
+    wal_writer_delay: '10ms',
 };
 
 export class ClusterError extends Error {}

@@ -57,6 +57,10 @@ async function recreateDatabase(url: string, database: string): Promise<void> {
     await client.connect();
     try {
         const name = client.escapeIdentifier(database);
+        // A replication slot on the database (realtime's, left by a stack that was killed)
+        // would make the drop fail: end its session and drop it first.
+        await client.query(`select pg_terminate_backend(active_pid) from pg_replication_slots where database = $1 and active_pid is not null`, [database]);
+        await client.query(`select pg_drop_replication_slot(slot_name) from pg_replication_slots where database = $1`, [database]);
         await client.query(`drop database if exists ${name} with (force)`);
         await client.query(`create database ${name}`);
     } finally {

@@ -18,7 +18,7 @@
 // On /rest/v1 the key is removed from the forwarded request (Kong's hide_credentials), so an
 // `?apikey=` is never read as a filter.
 import { randomUUID } from 'node:crypto';
-import type { FetchHandler } from '../http.js';
+import type { FetchHandler, UpgradeHandler } from '../http.js';
 import { createJwtVerifier, type JwtKeys } from '../jwt.js';
 import type { ApiKeys } from './keys.js';
 
@@ -195,6 +195,63 @@ export function createGateway(options: GatewayOptions): FetchHandler {
             role,
         });
         return new Response(response.body, { status: response.status, statusText: response.statusText, headers });
+    };
+}
+
+export interface GatewayUpgradeOptions {
+    /** Path prefix (e.g. "/realtime/v1") → upgrade handler, which receives the URL without the prefix. */
+    routes: Record<string, UpgradeHandler>;
+    keys: ApiKeys;
+    jwt: JwtKeys;
+    accessLog?: (entry: AccessLogEntry) => void;
+}
+
+/**
+ * WebSocket upgrades through the gateway: the API key comes in the `apikey` query
+ * parameter (as supabase-js sends it) or header. A key that is not the project's is
+ * refused with 401; an opaque `sb_…` key is replaced by the JWT it stands for, handed to
+ * the service as `x-api-key` (the header Realtime reads before the query parameter).
+ */
+export function createGatewayUpgrade(options: GatewayUpgradeOptions): UpgradeHandler {
+    const verify = createJwtVerifier(options.jwt);
+    const prefixes = Object.keys(options.routes).sort((a, b) => b.length - a.length);
+    const accessLog = options.accessLog ?? ((entry: AccessLogEntry) => console.log(JSON.stringify(entry)));
+    const opaque: Record<string, string> = { [options.keys.publishable]: options.keys.anon, [options.keys.secret]: options.keys.serviceRole };
+    const refuse = (socket: import('node:stream').Duplex, status: number, body: unknown) => {
+        const text = JSON.stringify(body);
+        socket.end(`HTTP/1.1 ${status} ${status === 401 ? 'Unauthorized' : 'Not Found'}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(text)}\r\nconnection: close\r\n\r\n${text}`);
+    };
+    return (request, socket, head, info) => {
+        socket.on('error', () => {});
+        const url = new URL(request.url ?? '/', 'http://gateway');
+        const requestId = randomUUID();
+        const log = (status: number, role: string) =>
+            accessLog({ level: 'info', msg: 'request', request_id: requestId, method: 'GET', path: url.pathname, status, duration_ms: 0, remote_addr: info.remoteAddr, role });
+        const prefix = prefixes.find((p) => url.pathname === p || url.pathname.startsWith(`${p}/`));
+        if (!prefix) {
+            log(404, 'anon');
+            return refuse(socket, 404, NO_ROUTE);
+        }
+        void (async () => {
+            const header = request.headers.apikey;
+            const apikey = (Array.isArray(header) ? header[0] : header) ?? url.searchParams.get('apikey');
+            let jwt: string | undefined;
+            if (apikey) {
+                if (apikey.startsWith('sb_')) jwt = opaque[apikey];
+                else jwt = await verify(apikey).then(() => apikey, () => undefined);
+                if (!jwt) {
+                    log(401, 'anon');
+                    return refuse(socket, 401, INVALID_API_KEY);
+                }
+                request.headers['x-api-key'] = jwt;
+            }
+            const target = new URL(url);
+            target.pathname = url.pathname.slice(prefix.length) || '/';
+            request.url = `${target.pathname}${target.search}`;
+            request.headers['x-request-id'] = requestId;
+            log(101, roleOf(jwt ? `Bearer ${jwt}` : null) ?? 'anon');
+            options.routes[prefix]!(request, socket, head, info);
+        })().catch(() => socket.destroy());
     };
 }
 

@@ -158,6 +158,7 @@ describe('npm start', () => {
             auth: 'running',
             functions: 'running',
             gateway: 'running',
+            realtime: 'running',
             scheduler: 'running',
         });
         const rest = await fetch(`${api}/rest/v1/`, { headers: { apikey: LOCAL_SECRET_KEY } });

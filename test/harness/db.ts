@@ -52,6 +52,12 @@ export async function dropDatabase(name: string): Promise<void> {
     const admin = createPgClient(inject('clusterUrl'));
     await admin.connect();
     try {
+        // A replication slot (realtime's) left on the database would make the drop fail.
+        await admin.query(
+            `select pg_terminate_backend(active_pid) from pg_replication_slots where database = $1 and active_pid is not null`,
+            [name],
+        );
+        await admin.query(`select pg_drop_replication_slot(slot_name) from pg_replication_slots where database = $1`, [name]);
         await admin.query(`drop database if exists ${admin.escapeIdentifier(name)} with (force)`);
     } finally {
         await admin.end();
