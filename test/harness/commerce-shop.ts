@@ -107,6 +107,21 @@ export async function placeOrder(db: TestDatabase, who: TestUser | Claims, items
     });
 }
 
+/**
+ * An order placed by the backend for `who` (the service role with the customer's `sub`):
+ * the only caller whose clock (`p_now`) and hold time place_order honours.
+ */
+export async function placeOrderAt(db: TestDatabase, who: TestUser, items: Line[], at: Date, ttl = '1 minute'): Promise<PlacedOrder & { expires_at: Date }> {
+    return db.asRole('service_role', who.claims(), async (q) => {
+        const [row] = await q<PlacedOrder & { expires_at: Date }>(
+            `select id, number, total_amount, status, expires_at
+             from public.place_order($1, p_items => $2::jsonb, p_reservation_ttl => $3::interval, p_now => $4)`,
+            [randomUUID(), JSON.stringify(items), ttl, at],
+        );
+        return row!;
+    });
+}
+
 // ----------------------------------------------------------------------------
 // Stripe events from fixtures
 // ----------------------------------------------------------------------------
