@@ -158,6 +158,8 @@ declare
     v_stripe_customer text;
     v_result jsonb;
 begin
+    -- place_order's per-customer lock: no order of this customer is placed meanwhile.
+    perform pg_advisory_xact_lock(hashtextextended('place_order:' || p_user_id, 0));
     select coalesce(array_agg(o.id order by o.id), '{}') into v_orders
     from (select o.id from public.orders o where o.user_id = p_user_id order by o.id for update) o;
 
