@@ -208,11 +208,11 @@ begin
             jsonb_build_object('stripe_customer_id', v_stripe_customer), 'stripe.customer.delete:' || v_stripe_customer);
     end if;
 
-    -- Snapshots of the orders and of the person in the audit log.
+    -- Snapshots of the orders and of the person in the audit log (through its (entity, entity_id) index).
     update private.audit_log a
     set before = private.without_personal_data(a.before), after = private.without_personal_data(a.after)
     where (a.entity = 'order' and a.entity_id = any (v_orders::text[]))
-       or a.entity_id = p_user_id::text;
+       or (a.entity in ('user', 'staff') and a.entity_id = p_user_id::text);
 
     delete from public.carts where user_id = p_user_id;
     delete from public.staff where user_id = p_user_id;

@@ -158,13 +158,16 @@ describe('erase_customer', () => {
         ]);
     });
 
-    it('an erased customer\'s token reads nothing; staff still read the orders', async () => {
+    it('an erased customer\'s token reads nothing and places nothing; staff still read the orders', async () => {
         const h = await customerWithHistory();
         const token = h.user.claims();
         await erase(admin.token('aal2'), h.user.id);
         expect(await db.asUser(token, (q) => q('select id from public.orders'))).toEqual([]);
         expect(await db.asUser(token, (q) => q('select id from public.profiles'))).toEqual([]);
         expect(await db.asUser(token, (q) => q('select id from public.payments'))).toEqual([]);
+        const before = await snapshot(db);
+        await expect(placeOrder(db, token, [{ variant_id: shop.variants[0]!.id, quantity: 1 }])).rejects.toMatchObject({ code: '22023' });
+        expect(await snapshot(db)).toEqual(before);
         expect(await db.asUser(support.token(), (q) => q('select id from public.orders where id = $1', [h.shipped]))).toEqual([{ id: h.shipped }]);
     });
 
