@@ -321,7 +321,7 @@ export type Database = {
           total_amount: number;
           tracking_number: string | null;
           updated_at: string;
-          user_id: string;
+          user_id: string | null;
           version: number;
         };
         ComputedFields: never;
@@ -351,7 +351,7 @@ export type Database = {
           total_amount: number;
           tracking_number?: string | null;
           updated_at?: string;
-          user_id: string;
+          user_id?: string | null;
           version?: number;
         };
         Update: {
@@ -380,7 +380,7 @@ export type Database = {
           total_amount?: number;
           tracking_number?: string | null;
           updated_at?: string;
-          user_id?: string;
+          user_id?: string | null;
           version?: number;
         };
         Relationships: [
@@ -789,7 +789,7 @@ export type Database = {
           total_amount: number;
           tracking_number: string | null;
           updated_at: string;
-          user_id: string;
+          user_id: string | null;
           version: number;
         };
         SetofOptions: {
@@ -822,7 +822,8 @@ export type Database = {
         Returns: Json;
       };
       custom_access_token_hook: { Args: { event: Json }; Returns: Json };
-      expire_reservations: { Args: { p_now?: string }; Returns: Json };
+      erase_customer: { Args: { p_user_id: string }; Returns: Json };
+      expire_reservations: { Args: { p_limit?: number; p_now?: string }; Returns: Json };
       fail_outbox_message: {
         Args: {
           p_base_delay?: string;
@@ -874,7 +875,7 @@ export type Database = {
           total_amount: number;
           tracking_number: string | null;
           updated_at: string;
-          user_id: string;
+          user_id: string | null;
           version: number;
         };
         SetofOptions: {
@@ -940,7 +941,7 @@ export type Database = {
           total_amount: number;
           tracking_number: string | null;
           updated_at: string;
-          user_id: string;
+          user_id: string | null;
           version: number;
         };
         SetofOptions: {
@@ -949,6 +950,14 @@ export type Database = {
           isOneToOne: true;
           isSetofReturn: false;
         };
+      };
+      shop_settings: {
+        Args: Record<PropertyKey, never>;
+        Returns: {
+          max_quantity_per_variant: number;
+          max_unpaid_orders: number;
+          reservation_ttl: string;
+        }[];
       };
     };
     Enums: {

@@ -132,10 +132,13 @@ begin
             'metadata', jsonb_build_object('order_id', v_order.id)))));
 
     -- Grace: an order placed two hours ago and never paid; the expiry job released it.
+    -- Only the service role's clock may differ from now() (customers' p_now is ignored).
+    perform set_config('request.jwt.claims', (v_grace || '{"role": "service_role"}')::text, true);
     perform public.place_order('seed-grace-2',
         p_items => '[{"variant_id": "30000000-0000-4000-8000-000000000003", "quantity": 1}]',
         p_now => now() - interval '2 hours');
     perform public.expire_reservations(now());
+    perform set_config('request.jwt.claims', v_grace::text, true);
 
     -- Grace: an order she canceled herself.
     v_order := public.place_order('seed-grace-3',

@@ -77,11 +77,46 @@ export interface PlacedOrder {
     status: string;
 }
 
+/** The shop's settings (private.shop_settings); omitted fields stay as they are. */
+export interface ShopSettings {
+    reservation_ttl?: string;
+    max_unpaid_orders?: number;
+    max_quantity_per_variant?: number;
+}
+
+/** Changes the shop's settings the way the service role does (SQL on private.shop_settings). */
+export async function setShopSettings(db: TestDatabase, settings: ShopSettings): Promise<void> {
+    await db.asService((q) =>
+        q(
+            `update private.shop_settings
+             set reservation_ttl = coalesce($1::interval, reservation_ttl),
+                 max_unpaid_orders = coalesce($2::integer, max_unpaid_orders),
+                 max_quantity_per_variant = coalesce($3::integer, max_quantity_per_variant)`,
+            [settings.reservation_ttl ?? null, settings.max_unpaid_orders ?? null, settings.max_quantity_per_variant ?? null],
+        ),
+    );
+}
+
 export async function placeOrder(db: TestDatabase, who: TestUser | Claims, items: Line[], key = randomUUID()): Promise<PlacedOrder> {
     return db.asUser(who, async (q) => {
         const [row] = await q<PlacedOrder>(
             `select id, number, total_amount, status from public.place_order($1, p_items => $2::jsonb)`,
             [key, JSON.stringify(items)],
+        );
+        return row!;
+    });
+}
+
+/**
+ * An order placed by the backend for `who` (the service role with the customer's `sub`):
+ * the only caller whose clock (`p_now`) and hold time place_order honours.
+ */
+export async function placeOrderAt(db: TestDatabase, who: TestUser, items: Line[], at: Date, ttl = '1 minute'): Promise<PlacedOrder & { expires_at: Date }> {
+    return db.asRole('service_role', who.claims(), async (q) => {
+        const [row] = await q<PlacedOrder & { expires_at: Date }>(
+            `select id, number, total_amount, status, expires_at
+             from public.place_order($1, p_items => $2::jsonb, p_reservation_ttl => $3::interval, p_now => $4)`,
+            [randomUUID(), JSON.stringify(items), ttl, at],
         );
         return row!;
     });
@@ -205,6 +240,7 @@ export const COMMERCE_TABLES = [
     'public.variant_costs', 'public.inventory_levels', 'public.inventory_reservations', 'public.inventory_movements',
     'public.carts', 'public.cart_items', 'public.orders', 'public.order_items', 'public.payments', 'public.refunds',
     'private.stripe_customers', 'private.stripe_events', 'private.outbox', 'private.erp_links', 'private.audit_log',
+    'private.shop_settings',
 ] as const;
 
 /** One digest per commerce table, read as the superuser: equal digests, equal contents. */

@@ -182,6 +182,10 @@ const privateTargets: Target[] = [
     { name: 'private.audit_log insert', sql: `insert into private.audit_log (action, entity, entity_id) values ('forged', 'order', 'x') returning id`, allowed: [], control: 'service' },
     { name: 'private.audit_log update', sql: `update private.audit_log set action = 'forged' returning id`, allowed: [], control: null },
     { name: 'private.audit_log delete', sql: 'delete from private.audit_log returning id', allowed: [], control: null },
+    { name: 'private.shop_settings select', sql: 'select max_unpaid_orders from private.shop_settings', allowed: [], control: 'service' },
+    { name: 'private.shop_settings insert', sql: 'insert into private.shop_settings (id) values (true) on conflict (id) do update set max_unpaid_orders = 1000 returning id', allowed: [], control: null },
+    { name: 'private.shop_settings update', sql: 'update private.shop_settings set max_unpaid_orders = 1000, max_quantity_per_variant = 1000 returning id', allowed: [], control: 'service' },
+    { name: 'private.shop_settings delete', sql: 'delete from private.shop_settings returning id', allowed: [], control: null },
 ];
 
 const functionTargets: Target[] = [
@@ -199,11 +203,15 @@ const functionTargets: Target[] = [
     { name: 'public.fail_outbox_message', sql: `select public.fail_outbox_message($1, 'forged failure')`, params: (c) => [c.processingMessageId], allowed: [], control: 'service' },
     { name: 'public.replay_outbox_message', sql: 'select public.replay_outbox_message($1)', params: (c) => [c.deadMessageId], allowed: staff('admin'), control: 'admin' },
     { name: 'public.link_stripe_customer', sql: `select public.link_stripe_customer($1, 'cus_forged')`, params: (c) => [c.b.id], allowed: [], control: 'service' },
+    { name: 'public.shop_settings (read by everyone)', sql: 'select max_quantity_per_variant from public.shop_settings()', allowed: [...ACTORS], control: 'anon' },
+    { name: 'public.erase_customer of customer B', sql: 'select public.erase_customer($1)', params: (c) => [c.b.id], allowed: mfa('admin'), control: 'admin+aal2' },
     { name: 'public.custom_access_token_hook', sql: `select public.custom_access_token_hook(jsonb_build_object('user_id', $1::text, 'claims', '{}'::jsonb))`, params: (c) => [c.a.id], allowed: [], control: null },
     // definer and internal functions in the private schema, called directly
     { name: 'private.create_profile_for_new_user (definer)', sql: 'select private.create_profile_for_new_user()', allowed: [], control: null },
     { name: 'private.check_order_lines (definer)', sql: 'select private.check_order_lines()', allowed: [], control: null },
     { name: 'private.audit_staff_change (definer)', sql: 'select private.audit_staff_change()', allowed: [], control: null },
+    { name: 'private.erase_customer_data (definer)', sql: 'select private.erase_customer_data($1)', params: (c) => [c.a.id], allowed: [], control: null },
+    { name: 'private.erase_customer_on_user_removal (definer)', sql: 'select private.erase_customer_on_user_removal()', allowed: [], control: null },
     { name: 'private.enqueue_outbox', sql: `select private.enqueue_outbox('email.forged', 'order', null, '{}', 'forged-key')`, allowed: [], control: 'service' },
     { name: 'private.apply_payment_state', sql: `select private.apply_payment_state($1, 'captured', now(), 'evt_forged', 'pi_forged')`, params: (c) => [c.pending.id], allowed: [], control: 'service' },
     { name: 'private.audit', sql: `select private.audit('forged', 'order', 'x')`, allowed: [], control: 'service' },

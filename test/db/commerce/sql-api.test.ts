@@ -9,6 +9,7 @@ import {
     createStaff,
     paidOrder,
     placeOrder,
+    setShopSettings,
     stripeEvent,
     stripeId,
     type Shop,
@@ -27,6 +28,8 @@ beforeAll(async () => {
     ada = await db.createUser({ email: 'ada@example.test', userMetadata: { full_name: 'Ada Lovelace' } });
     warehouse = await createStaff(db, 'warehouse');
     finance = await createStaff(db, 'finance');
+    // Ada places many orders here; the shop's limits have their own tests (hoarding.test.ts).
+    await setShopSettings(db, { max_unpaid_orders: 1000 });
 });
 
 async function orderRow(id: string) {
@@ -47,15 +50,18 @@ describe('people', () => {
 });
 
 describe('deleting users', () => {
-    it('a user without orders is deleted with their profile and carts; one with orders is kept (financial records)', async () => {
+    it('a user without orders is deleted with their profile and carts; one with orders is anonymised, the orders kept', async () => {
         const browser = await db.createUser();
         await db.asUser(browser, (q) => q('insert into public.carts default values'));
         await db.query('delete from auth.users where id = $1', [browser.id]);
         expect(await db.query('select 1 from public.profiles where id = $1 union all select 1 from public.carts where user_id = $1', [browser.id])).toEqual([]);
 
         const buyer = await db.createUser();
-        await placeOrder(db, buyer, [{ variant_id: shop.variants[0]!.id, quantity: 1 }]);
-        await expect(db.query('delete from auth.users where id = $1', [buyer.id])).rejects.toMatchObject({ code: '23503' });
+        const order = await placeOrder(db, buyer, [{ variant_id: shop.variants[0]!.id, quantity: 1 }]);
+        await db.query('delete from auth.users where id = $1', [buyer.id]);
+        expect(await db.query('select user_id, email, status from public.orders where id = $1', [order.id])).toEqual([
+            { user_id: null, email: 'erased@erased.invalid', status: 'canceled' },
+        ]);
     });
 });
 
@@ -115,7 +121,7 @@ describe('place_order', () => {
     });
 
     it.each([
-        ['no lines', [], '22023'],
+        ['no lines', [], 'TB007'],
         ['a zero quantity', [{ quantity: 0 }], '22023'],
         ['a fractional quantity', [{ quantity: 1.5 }], '22023'],
         ['a retired variant', [{ retired: true, quantity: 1 }], 'TB003'],
@@ -127,24 +133,18 @@ describe('place_order', () => {
         await expect(placeOrder(db, ada, items)).rejects.toMatchObject({ code });
     });
 
-    it('lets the caller\'s clock move the reservation deadline earlier, never more than a day ahead', async () => {
-        const deadline = await db.asUser(ada, async (q) => {
-            const [o] = await q<{ late: boolean; created_in_future: boolean }>(
-                `select expires_at <= now() + interval '24 hours' as late, created_at > now() as created_in_future
-                 from public.place_order($1, p_items => $2::jsonb, p_reservation_ttl => interval '24 hours', p_now => now() + interval '30 days')`,
-                [randomUUID(), JSON.stringify([{ variant_id: shop.variants[0]!.id, quantity: 1 }])],
-            );
-            return o!;
-        });
-        expect(deadline).toEqual({ late: true, created_in_future: false });
-        await expect(
-            db.asUser(ada, (q) =>
-                q(`select public.place_order($1, p_items => $2::jsonb, p_reservation_ttl => interval '7 days')`, [
-                    randomUUID(),
-                    JSON.stringify([{ variant_id: shop.variants[0]!.id, quantity: 1 }]),
-                ]),
-            ),
-        ).rejects.toMatchObject({ code: '22023' });
+    it('refuses a reservation time outside 1 minute to 24 hours', async () => {
+        for (const ttl of ['7 days', '30 seconds']) {
+            await expect(
+                db.asUser(ada, (q) =>
+                    q(`select public.place_order($1, p_items => $2::jsonb, p_reservation_ttl => $3::interval)`, [
+                        randomUUID(),
+                        JSON.stringify([{ variant_id: shop.variants[0]!.id, quantity: 1 }]),
+                        ttl,
+                    ]),
+                ),
+            ).rejects.toMatchObject({ code: '22023' });
+        }
     });
 
     it('refuses visitors', async () => {

@@ -132,7 +132,11 @@ describe('the declared schedule and the call through the gateway', () => {
         const source = jobsFromDatabase(db.url);
         try {
             const jobs = await source.loadJobs();
-            expect(jobs).toEqual([{ name: 'erp-sync', schedule: '*/5 * * * *', functionName: 'erp-sync', body: { batch: 50 }, timeoutMs: 2000 }]);
+            // The inserted job, beside the ones the migrations declare (expire-reservations); not the disabled one.
+            expect(jobs).toEqual([
+                { name: 'erp-sync', schedule: '*/5 * * * *', functionName: 'erp-sync', body: { batch: 50 }, timeoutMs: 2000 },
+                { name: 'expire-reservations', schedule: '* * * * *', functionName: 'expire-reservations', body: {}, timeoutMs: 10000 },
+            ]);
             const scheduler = createScheduler({
                 loadJobs: source.loadJobs,
                 invoke: invokeThroughGateway(gateway.url, { serviceRole: LOCAL_SERVICE_ROLE_KEY, secret: 'sb_secret_N7UND0UgjKTVK-Uodkm0Hg_xSvEMPvz' }),
@@ -141,7 +145,10 @@ describe('the declared schedule and the call through the gateway', () => {
             });
             await scheduler.tick();
             await scheduler.idle();
-            expect(received).toEqual([{ path: '/erp-sync', authorization: `Bearer ${LOCAL_SERVICE_ROLE_KEY}`, body: { batch: 50 } }]);
+            expect(received.sort((x, y) => x.path.localeCompare(y.path))).toEqual([
+                { path: '/erp-sync', authorization: `Bearer ${LOCAL_SERVICE_ROLE_KEY}`, body: { batch: 50 } },
+                { path: '/expire-reservations', authorization: `Bearer ${LOCAL_SERVICE_ROLE_KEY}`, body: {} },
+            ]);
         } finally {
             await source.close();
         }
