@@ -12,6 +12,7 @@
 import { randomUUID } from 'node:crypto';
 import type { FetchHandler } from '../http.js';
 import { createJwtVerifier, type JwtKeys } from '../jwt.js';
+import { createLogger, type Logger } from '../log.js';
 import type { ApiKeys } from './keys.js';
 
 export interface AccessLogEntry {
@@ -24,6 +25,8 @@ export interface AccessLogEntry {
     duration_ms: number;
     remote_addr: string;
     role: string;
+    /** The route prefix that served the request ("/rest/v1"), or the own-auth path; absent when nothing matched. */
+    prefix?: string;
 }
 
 export interface GatewayOptions {
@@ -33,7 +36,13 @@ export interface GatewayOptions {
     jwt: JwtKeys;
     /** Prefixes whose CORS the services handle themselves (hosted functions answer their own preflights). */
     selfCorsPrefixes?: string[];
+    /**
+     * Exact paths served as they come, without API-key handling or CORS: the handler
+     * authenticates the caller itself (the Basic-auth metrics endpoint).
+     */
+    ownAuthRoutes?: Record<string, FetchHandler>;
     accessLog?: (entry: AccessLogEntry) => void;
+    log?: Logger;
 }
 
 /** Headers supabase-js and PostgREST clients send; always allowed on preflight. */
@@ -79,7 +88,9 @@ export function createGateway(options: GatewayOptions): FetchHandler {
     const verify = createJwtVerifier(options.jwt);
     const prefixes = Object.keys(options.routes).sort((a, b) => b.length - a.length);
     const selfCors = options.selfCorsPrefixes ?? ['/functions/v1'];
-    const accessLog = options.accessLog ?? ((entry: AccessLogEntry) => console.log(JSON.stringify(entry)));
+    const log = options.log ?? createLogger('gateway');
+    const accessLog = options.accessLog ?? (({ level, msg, ...fields }: AccessLogEntry) => log.write({ level, msg, ...fields }));
+    const ownAuth = options.ownAuthRoutes ?? {};
     const opaque: Record<string, string> = { [options.keys.publishable]: options.keys.anon, [options.keys.secret]: options.keys.serviceRole };
 
     /** The JWT an API key stands for, or undefined when the key is not the project's. */
@@ -101,8 +112,11 @@ export function createGateway(options: GatewayOptions): FetchHandler {
         let response: Response;
         const prefix = prefixes.find((p) => url.pathname === p || url.pathname.startsWith(`${p}/`));
         const corsByGateway = prefix !== undefined && !selfCors.includes(prefix);
+        const own = ownAuth[url.pathname];
         try {
-            if (!prefix) {
+            if (own) {
+                response = await own(request, info);
+            } else if (!prefix) {
                 response = json(404, NO_ROUTE);
             } else if (corsByGateway && request.method === 'OPTIONS' && request.headers.has('access-control-request-method')) {
                 response = preflight(request);
@@ -131,13 +145,13 @@ export function createGateway(options: GatewayOptions): FetchHandler {
                 }
             }
         } catch (error) {
-            console.error(JSON.stringify({ level: 'error', msg: 'upstream failed', request_id: requestId, error: String(error) }));
+            log.error('upstream failed', { request_id: requestId, error });
             response = json(502, BAD_UPSTREAM);
         }
         const headers = new Headers(response.headers);
         headers.set('sb-request-id', requestId);
         headers.set('x-request-id', requestId);
-        if (corsByGateway || !prefix) {
+        if (!own && (corsByGateway || !prefix)) {
             if (!headers.has('access-control-allow-origin')) headers.set('access-control-allow-origin', '*');
             if (!headers.has('access-control-expose-headers')) headers.set('access-control-expose-headers', CORS_EXPOSE_HEADERS);
         }
@@ -151,6 +165,7 @@ export function createGateway(options: GatewayOptions): FetchHandler {
             duration_ms: Math.round((performance.now() - started) * 10) / 10,
             remote_addr: info.remoteAddr,
             role,
+            ...(own ? { prefix: url.pathname } : prefix ? { prefix } : {}),
         });
         return new Response(response.body, { status: response.status, statusText: response.statusText, headers });
     };

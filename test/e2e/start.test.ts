@@ -187,7 +187,7 @@ describe('npm start', () => {
     });
 
     it('runs the scheduled job declared by the project migration', async () => {
-        await vi.waitFor(() => expect(stack.out.stderr).toMatch(/"msg":"scheduled job ran","job":"e2e-every-second","function":"public","status":200/), {
+        await vi.waitFor(() => expect(stack.out.stdout).toMatch(/"component":"scheduler","msg":"scheduled job ran","job":"e2e-every-second","function":"public","status":200/), {
             timeout: 15_000,
             interval: 100,
         });
