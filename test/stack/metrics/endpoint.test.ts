@@ -1,12 +1,15 @@
 // The metrics endpoint in-process: HTTP Basic auth with user service_role and the secret
 // key or the service_role JWT; everything else 401. The body is valid exposition format
 // with the stack's families, and route labels cannot be blown up by clients.
+import fs from 'node:fs';
+import path from 'node:path';
 import { SignJWT } from 'jose';
 import { describe, expect, it } from 'vitest';
 import { apiKeysFor } from '../../../stack/gateway/keys.js';
 import { LOCAL_ANON_KEY, LOCAL_JWT_SECRET, LOCAL_PUBLISHABLE_KEY, LOCAL_SECRET_KEY, LOCAL_SERVICE_ROLE_KEY } from '../../../stack/keys.js';
 import { createMetricsEndpoint, METRICS_PATH } from '../../../stack/metrics/endpoint.js';
 import { createStackMetrics } from '../../../stack/metrics/stack-metrics.js';
+import { PROJECT_ROOT } from '../../../stack/paths.js';
 import type { ComponentReport } from '../../../stack/supervisor/supervisor.js';
 import { parseExposition, sampleValue } from '../../harness/prometheus.js';
 
@@ -82,5 +85,17 @@ describe('metrics endpoint', () => {
         expect(sampleValue(families, 'stack_http_requests_total', { service: 'rest', route: '(other)', method: 'POST' })).toBe(1);
         expect(sampleValue(families, 'stack_http_requests_total', { service: 'auth', route: '/admin/users' })).toBe(1);
         expect(sampleValue(families, 'stack_http_requests_total', { service: 'rest', route: '(unmatched)', status: '404' })).toBe(1);
+    });
+});
+
+describe('the Grafana dashboard (docs/grafana/tillbase-stack.json)', () => {
+    it('graphs only stack metrics that the stack exports', async () => {
+        const dashboard = fs.readFileSync(path.join(PROJECT_ROOT, 'docs', 'grafana', 'tillbase-stack.json'), 'utf8');
+        const expressions = [...dashboard.matchAll(/"expr": "((?:[^"\\]|\\.)*)"/g)].map((m) => m[1]!);
+        const used = new Set(expressions.flatMap((e) => [...e.matchAll(/\b(stack_[a-z_]+)/g)].map((m) => m[1]!.replace(/_(bucket|sum|count)$/, ''))));
+        const { metrics } = await endpoint();
+        const exported = new Set((await metrics.registry.getMetricsAsJSON()).map((m) => m.name));
+        expect(used.size).toBeGreaterThan(10);
+        expect([...used].filter((name) => !exported.has(name))).toEqual([]);
     });
 });
