@@ -75,6 +75,7 @@ export class Supervisor {
     private readonly now: () => number;
     private stopping = false;
     private watchTimer?: NodeJS.Timeout;
+    private checking?: Promise<unknown>;
 
     constructor(private readonly options: SupervisorOptions) {
         this.policy = { ...DEFAULT_RESTART_POLICY, ...options.policy };
@@ -118,9 +119,13 @@ export class Supervisor {
         this.set(entry, 'disabled', reason);
     }
 
-    /** Runs every health check now and returns what each component looks like. */
+    /**
+     * Runs every health check now and returns what each component looks like. A check
+     * already in flight (the periodic one, or another `status`) is shared, not doubled.
+     */
     async check(): Promise<Record<string, ComponentReport>> {
-        await Promise.all([...this.entries.values()].map((entry) => this.checkOne(entry)));
+        this.checking ??= Promise.all([...this.entries.values()].map((entry) => this.checkOne(entry))).finally(() => (this.checking = undefined));
+        await this.checking;
         return this.reports();
     }
 
