@@ -40,7 +40,18 @@ export interface Logger {
     child(component: string): Logger;
 }
 
-export const stdoutSink: LogSink = (line) => process.stdout.write(`${line}\n`);
+let stdoutBroken: boolean | undefined;
+/**
+ * JSON lines on stdout. A closed stdout (the reading end went away: EPIPE) silences it
+ * instead of raising an error per line, which would itself be logged, and so on.
+ */
+export const stdoutSink: LogSink = (line) => {
+    if (stdoutBroken === undefined) {
+        stdoutBroken = false;
+        process.stdout.on('error', () => (stdoutBroken = true));
+    }
+    if (!stdoutBroken) process.stdout.write(`${line}\n`);
+};
 
 /** A logger writing JSON lines to `sink` (stdout by default). */
 export function createLogger(component: string, sink: LogSink = stdoutSink, now: () => Date = () => new Date()): Logger {

@@ -95,8 +95,20 @@ export async function start(workdir: string): Promise<number> {
     const component = supervisor.component.bind(supervisor);
     const poolErrors = (pool: string) => () => metrics.poolErrors.inc({ pool });
     // A bug in one request or background task is logged; it never takes the stack down.
-    process.on('unhandledRejection', (error) => logger.error('unhandled promise rejection', { error }));
-    process.on('uncaughtException', (error) => logger.error('uncaught exception', { error, stack: error.stack }));
+    // (A closed stderr — the terminal or parent went away — must not become such an error.)
+    process.stderr.on('error', () => {});
+    let reporting = false;
+    const report = (msg: string, error: unknown) => {
+        if (reporting) return; // a failure while logging a failure: nothing more to say
+        reporting = true;
+        try {
+            logger.error(msg, { error, stack: (error as Error)?.stack });
+        } finally {
+            reporting = false;
+        }
+    };
+    process.on('unhandledRejection', (error) => report('unhandled promise rejection', error));
+    process.on('uncaughtException', (error) => report('uncaught exception', error));
 
     let stopping: Promise<void> | undefined;
     const stopAll = () =>

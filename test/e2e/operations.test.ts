@@ -14,6 +14,9 @@ import type { StackStatus } from '../../stack/cli/status-file.js';
 import { alive, killGroup, launch, makeProject, runCli, type Launched, type Ports } from '../harness/local-stack.js';
 import { parseExposition, sampleValue } from '../harness/prometheus.js';
 
+// Each test runs CLI processes (tsx) that take seconds each on a loaded 2-core machine.
+vi.setConfig({ testTimeout: 120_000 });
+
 const APP_MIGRATION = `
 create table public.notes (id int primary key, body text not null);
 alter table public.notes enable row level security;
@@ -270,14 +273,14 @@ describe('npm run logs --follow', () => {
         child.stdout!.on('data', (chunk: Buffer) => (out += chunk.toString()));
         try {
             const seen = () => out.split('\n').filter(Boolean).length;
-            await vi.waitFor(() => expect(seen()).toBeGreaterThan(0), { timeout: 20_000 });
+            await vi.waitFor(() => expect(seen()).toBeGreaterThan(0), { timeout: 60_000 });
             const first = seen();
             // The job runs every second: a new line arrives while following.
-            await vi.waitFor(() => expect(seen()).toBeGreaterThan(first), { timeout: 20_000 });
+            await vi.waitFor(() => expect(seen()).toBeGreaterThan(first), { timeout: 60_000 });
             const lines = out.split('\n').filter(Boolean).map((l) => JSON.parse(l) as LogLine);
             expect(lines.every((l) => l.component === 'scheduler')).toBe(true);
         } finally {
             child.kill('SIGINT');
         }
-    }, 60_000);
+    });
 });

@@ -10,6 +10,9 @@ import { LOCAL_PUBLISHABLE_KEY, LOCAL_SECRET_KEY } from '../../stack/keys.js';
 import { alive, killGroup, launch, makeProject, runCli, type Launched, type Ports } from '../harness/local-stack.js';
 import { descendants } from '../harness/processes.js';
 
+// Each test runs CLI processes (tsx) that take seconds each on a loaded 2-core machine.
+vi.setConfig({ testTimeout: 120_000 });
+
 describe('npm start', () => {
     let ports: Ports;
     let workdir: string;

@@ -53,15 +53,24 @@ export function makeProject(ports: Ports, { extraConfig = [], migrations = {} }:
 /** The CLI as a child process, asynchronously: a blocked event loop would miss the servers' socket events. */
 export function runCli(args: string[], workdir: string, timeoutMs = 60_000): Promise<{ status: number | null; stdout: string; stderr: string }> {
     return new Promise((resolve) => {
+        // Its own process group: on timeout the whole group goes, not only the tsx wrapper
+        // (a slow `start` left behind would start a stack after the test gave up on it).
         const child = spawn(path.join(PROJECT_ROOT, 'node_modules', '.bin', 'tsx'), ['stack/cli/main.ts', ...args, '--workdir', workdir], {
             cwd: PROJECT_ROOT,
             stdio: ['ignore', 'pipe', 'pipe'],
+            detached: true,
         });
         let stdout = '';
         let stderr = '';
         child.stdout!.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
         child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-        const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+        const timer = setTimeout(() => {
+            try {
+                process.kill(-child.pid!, 'SIGKILL');
+            } catch {
+                // already gone
+            }
+        }, timeoutMs);
         child.once('close', (status) => {
             clearTimeout(timer);
             resolve({ status, stdout, stderr });
