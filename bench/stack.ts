@@ -2,7 +2,10 @@
 // directory (cold: initdb + platform + the project's migrations + seed) and with an
 // existing one (warm), resident memory of the whole stack (node + postgres + deno), and
 // edge-function invocation latency through the gateway (cold = first request, which
-// starts the Deno worker; warm = median of the following ones).
+// starts the Deno worker; warm = median of the following ones), the time of one metrics
+// scrape (stack registry + the shop's `metrics` SQL views), and how long REST takes to
+// answer 200 again after PostgreSQL is killed with SIGKILL (supervised restart + crash
+// recovery).
 //
 // Runs the real project (supabase/config.toml, migrations, seed) from a temporary copy on
 // free ports, plus one fixture function, so it never touches 54321/54322/54324 or .local/.
@@ -13,7 +16,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { parse, stringify } from 'smol-toml';
 import { freePort } from '../stack/db/cluster.js';
-import { LOCAL_PUBLISHABLE_KEY } from '../stack/keys.js';
+import { LOCAL_PUBLISHABLE_KEY, LOCAL_SECRET_KEY } from '../stack/keys.js';
 import { PROJECT_ROOT } from '../stack/paths.js';
 import { descendants, programName } from '../test/harness/processes.js';
 
@@ -110,6 +113,27 @@ async function invoke(apiUrl: string): Promise<number> {
     return performance.now() - started;
 }
 
+async function scrapeMs(apiUrl: string): Promise<number> {
+    const started = performance.now();
+    const response = await fetch(`${apiUrl}/customer/v1/privileged/metrics`, { headers: { authorization: `Basic ${Buffer.from(`service_role:${LOCAL_SECRET_KEY}`).toString('base64')}` } });
+    await response.text();
+    if (response.status !== 200) throw new Error(`metrics answered ${response.status}`);
+    return performance.now() - started;
+}
+
+/** Kills the stack's Postgres and measures until REST serves a table again. */
+async function postgresRecoveryMs(dir: string, apiUrl: string): Promise<number> {
+    const status = JSON.parse(fs.readFileSync(path.join(dir, '.local', 'stack.json'), 'utf8')) as { details: { database: { pids: number[] } } };
+    const started = performance.now();
+    process.kill(status.details.database.pids[0]!, 'SIGKILL');
+    for (;;) {
+        const response = await fetch(`${apiUrl}/rest/v1/products?select=id&limit=1`, { headers: { apikey: LOCAL_PUBLISHABLE_KEY }, signal: AbortSignal.timeout(15_000) }).catch(() => undefined);
+        await response?.arrayBuffer();
+        if (response?.status === 200 && performance.now() - started > 50) return performance.now() - started;
+        await new Promise((r) => setTimeout(r, 20));
+    }
+}
+
 const { dir, apiUrl } = await makeWorkdir();
 try {
     const cold = await startStack(dir);
@@ -120,6 +144,10 @@ try {
     for (let i = 0; i < WARM_SAMPLES; i++) warm.push(await invoke(apiUrl));
     warm.sort((a, b) => a - b);
     const busyRss = stackRss(cold.child.pid!);
+    const scrapes: number[] = [];
+    for (let i = 0; i < 10; i++) scrapes.push(await scrapeMs(apiUrl));
+    scrapes.sort((a, b) => a - b);
+    const recovery = await postgresRecoveryMs(dir, apiUrl);
     await cold.stop();
 
     const again = await startStack(dir);
@@ -135,6 +163,8 @@ try {
         ['function invocation, cold (starts the Deno worker)', ms(coldInvoke)],
         [`function invocation, warm (median of ${WARM_SAMPLES})`, ms(warm[Math.floor(warm.length / 2)]!)],
         [`function invocation, warm p90`, ms(warm[Math.floor(warm.length * 0.9)]!)],
+        ['metrics scrape incl. SQL views (median of 10)', ms(scrapes[5]!)],
+        ['PostgreSQL SIGKILL → REST answers 200 again', ms(recovery)],
     ];
     const width = Math.max(...rows.map(([k]) => k.length));
     console.log(`local stack on ${os.cpus().length} cores, Node ${process.version}`);

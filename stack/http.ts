@@ -2,6 +2,7 @@
 // (web Request → Response), testable in-process; `listen` puts one on a Node HTTP port.
 import http from 'node:http';
 import { Readable, type Duplex } from 'node:stream';
+import { createLogger, type Logger } from './log.js';
 
 export interface RequestInfo {
     /** Client address as the gateway saw it. */
@@ -25,9 +26,9 @@ export const MAX_BODY_BYTES = 10 * 1024 * 1024;
 /** Serves `handler` on host:port (port 0 = any free port); upgrade requests go to `upgrade` (refused without one). */
 export function listen(
     handler: FetchHandler,
-    { port, host = '127.0.0.1', upgrade }: { port: number; host?: string; upgrade?: UpgradeHandler },
+    { port, host = '127.0.0.1', upgrade, log = createLogger('http') }: { port: number; host?: string; upgrade?: UpgradeHandler; log?: Logger },
 ): Promise<Listening> {
-    const server = http.createServer((req, res) => void serveOne(handler, req, res));
+    const server = http.createServer((req, res) => void serveOne(handler, req, res, log));
     server.keepAliveTimeout = 5_000;
     server.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
         if (upgrade) upgrade(req, socket, head, { remoteAddr: req.socket.remoteAddress ?? '127.0.0.1' });
@@ -53,7 +54,7 @@ export function listen(
     });
 }
 
-async function serveOne(handler: FetchHandler, req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+async function serveOne(handler: FetchHandler, req: http.IncomingMessage, res: http.ServerResponse, log: Logger): Promise<void> {
     try {
         const request = await toRequest(req);
         const response = await handler(request, { remoteAddr: req.socket.remoteAddress ?? '127.0.0.1' });
@@ -63,7 +64,7 @@ async function serveOne(handler: FetchHandler, req: http.IncomingMessage, res: h
             writeJson(res, 413, { code: 'PAYLOAD_TOO_LARGE', message: `request body exceeds ${MAX_BODY_BYTES} bytes` });
         } else if (!res.headersSent) {
             writeJson(res, 500, { code: 'INTERNAL_ERROR', message: 'internal error' });
-            console.error(JSON.stringify({ level: 'error', msg: 'unhandled error in handler', error: String(error) }));
+            log.error('unhandled error in handler', { error });
         } else {
             res.destroy();
         }

@@ -15,7 +15,9 @@ import { authSettingsFromConfig } from './settings.js';
 import * as signIn from './sign-in.js';
 import * as user from './user.js';
 import * as verify from './verify.js';
-import { createPgPool } from '../db/connect.js';
+import type pg from 'pg';
+import { createPgPool, isConnectionError, type ConnectionErrorHandler } from '../db/connect.js';
+import { createLogger, createStreak, type Logger } from '../log.js';
 
 export interface AuthServiceOptions {
     /** Superuser URL; the service connects as supabase_auth_admin/postgres on the same host, port and database. */
@@ -26,10 +28,17 @@ export interface AuthServiceOptions {
     publicUrl: string;
     mail: MailSink;
     now?: () => Date;
+    log?: Logger;
+    /** Called for each pooled connection lost while idle (metrics count them). */
+    onConnectionError?: ConnectionErrorHandler;
 }
 
 export interface AuthService {
     handler: FetchHandler;
+    /** Rejects with the reason when the service cannot reach the database (`select 1` on its pool). */
+    health(): Promise<void>;
+    /** The supabase_auth_admin pool (its usage is reported by the metrics). */
+    pool: pg.Pool;
     close(): Promise<void>;
 }
 
@@ -111,7 +120,13 @@ export async function createAuthService(options: AuthServiceOptions): Promise<Au
     const dbUrl = new URL(options.dbUrl);
     dbUrl.username = 'supabase_auth_admin';
     dbUrl.password = 'postgres';
-    const pool = createPgPool({ connectionString: dbUrl.toString(), max: 10 });
+    const log = options.log ?? createLogger('auth');
+    // Lost connections (Postgres restarting, db:reset) are logged once per streak; a success ends it.
+    const database = createStreak(log, 'database connection');
+    const pool = createPgPool({ connectionString: dbUrl.toString(), max: 10, connectionTimeoutMillis: 10_000 }, (error) => {
+        database.fail(error);
+        options.onConnectionError?.(error);
+    });
     // Fail at start, not on the first request, when the database is unreachable.
     await pool.query('select 1');
     const publicUrl = (settings.externalUrl ?? options.publicUrl).replace(/\/+$/, '');
@@ -151,13 +166,20 @@ export async function createAuthService(options: AuthServiceOptions): Promise<Au
             if ((error as { code?: string; constraint?: string }).code === '23505' && (error as { constraint?: string }).constraint === 'users_email_partial_key') {
                 return withCors(errorResponse(new AuthError(422, 'user_already_exists', 'User already registered'), apiVersion));
             }
-            console.error(JSON.stringify({ level: 'error', msg: 'auth request failed', path, error: error instanceof Error ? error.message : String(error) }));
+            // GoTrue answers a database outage with its generic 500; the outage is logged once, not per request.
+            if (isConnectionError(error)) database.fail(error);
+            else log.error('auth request failed', { path, request_id: request.headers.get('x-request-id') ?? undefined, error });
             return withCors(errorResponse(new AuthError(500, 'unexpected_failure', 'Internal Server Error'), apiVersion));
         }
     };
 
     return {
         handler,
+        pool,
+        async health() {
+            await pool.query('select 1');
+            database.succeed();
+        },
         close: () => pool.end(),
     };
 }

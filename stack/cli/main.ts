@@ -1,6 +1,7 @@
 // Entry point of the local stack: `tillbase <command> [--workdir <dir>] [-o env|json]`.
 //   start      run the whole local stack until Ctrl-C (npm start)
-//   status     print URLs and keys of the running stack
+//   status     print URLs, keys and the live state of each component of the running stack
+//   logs       print the stack's log (.local/stack.log): `logs [component] [--follow]`
 //   stop       stop a running stack or a database left running by db-reset
 //   db-reset   recreate the database: platform, migrations (supabase db push), seed
 //   db-lint    Supabase's security and performance advisors; non-zero on WARN or above
@@ -13,6 +14,7 @@ import { SupabaseCliError } from '../db/supabase-cli.js';
 import { PROJECT_ROOT } from '../paths.js';
 import { dbLint, dbReset, genTypes } from './db-commands.js';
 import { DenoMissingError } from '../functions/deno.js';
+import { logs } from './logs.js';
 import { StackError, start, status, stop } from './stack.js';
 
 const { positionals, values } = parseArgs({
@@ -20,6 +22,7 @@ const { positionals, values } = parseArgs({
     options: {
         workdir: { type: 'string', default: PROJECT_ROOT },
         output: { type: 'string', short: 'o', default: 'pretty' },
+        follow: { type: 'boolean', short: 'f', default: false },
     },
 });
 
@@ -27,6 +30,7 @@ const commands: Record<string, () => Promise<number>> = {
     start: () => start(values.workdir),
     status: () => status(values.workdir, values.output),
     stop: () => stop(values.workdir),
+    logs: () => logs(values.workdir, positionals[1], { follow: values.follow, output: values.output }),
     'db-reset': () => dbReset(values.workdir),
     'db-lint': () => dbLint(values.workdir),
     'gen-types': () => genTypes(values.workdir),
@@ -34,7 +38,7 @@ const commands: Record<string, () => Promise<number>> = {
 
 const command = commands[positionals[0] ?? ''];
 if (!command) {
-    console.error(`usage: tillbase <${Object.keys(commands).join('|')}> [--workdir <dir>] [-o pretty|env|json]`);
+    console.error(`usage: tillbase <${Object.keys(commands).join('|')}> [component] [--workdir <dir>] [-o pretty|env|json] [--follow]`);
     process.exit(2);
 }
 

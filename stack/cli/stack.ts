@@ -1,50 +1,66 @@
 // `start`, `status` and `stop`: the whole local stack as one foreground process, the
 // Docker-free `supabase start`. PostgreSQL first (reset when the migrations changed),
 // then mail, REST, auth, functions, realtime behind the gateway on [api] port, then the scheduler.
-// Each component is stopped in reverse order on Ctrl-C. A component that fails to start
-// is reported with its error in the status table while the rest of the stack runs. The
-// running stack's URLs and keys are written to <workdir>/.local/stack.json for `status`.
-import fs from 'node:fs';
+//
+// Every component runs under the supervisor (stack/supervisor): a component that fails to
+// start is reported while the rest of the stack runs; one whose process dies (Postgres)
+// is restarted; each is checked live every few seconds and by `npm run status`. A new
+// component plugs in with one block:
+//
+//     await component('name', async ({ log }) => {
+//         const service = await createService({ ..., log });
+//         routes['/name/v1'] = service.handler;
+//         return { stop: () => service.close(), health: () => service.health() };
+//     });
+//
+// Logs: one JSON line per event on stdout and in <workdir>/.local/stack.log (npm run logs);
+// the human progress lines ("• starting …") go to stderr.
 import path from 'node:path';
 import { createAuthService } from '../auth/index.js';
 import { isPortFree } from '../db/cluster.js';
+import { databaseComponent, postgresLineLogger } from '../db/component.js';
 import { resetDatabase } from '../db/reset.js';
 import { createFunctionsService } from '../functions/index.js';
 import { createGateway, createGatewayUpgrade } from '../gateway/index.js';
 import { apiKeysFor } from '../gateway/keys.js';
 import { listen, type FetchHandler, type UpgradeHandler } from '../http.js';
 import { jwtKeysFromConfig } from '../jwt.js';
+import { createLogger, fileSink, stdoutSink, teeSink } from '../log.js';
 import { createMailCatcher } from '../mail/index.js';
+import { createMetricsRoute, createStackMetrics, METRICS_PATH } from '../metrics/index.js';
 import { createRealtimeService } from '../realtime/index.js';
 import { createRestService } from '../rest/index.js';
 import { createScheduler, invokeThroughGateway, jobsFromDatabase } from '../scheduler/index.js';
-import { isSchemaCurrent, openProject, recordSchema, type LocalProject } from './project.js';
+import { httpAnswers, portAccepts } from '../supervisor/component.js';
+import { fetchControlStatus, serveControl, type ControlServer } from '../supervisor/control.js';
+import { Supervisor } from '../supervisor/supervisor.js';
+import { isSchemaCurrent, openProject, recordSchema } from './project.js';
+import {
+    alive,
+    logFile,
+    placeholderStatus,
+    readStatusFile,
+    removeStatusFile,
+    renderEnv,
+    renderPretty,
+    writeStatusFile,
+    type StackStatus,
+} from './status-file.js';
 
-const say = (message: string) => console.error(`• ${message}`);
+export { renderEnv, renderPretty, type StackStatus } from './status-file.js';
 
 /** A problem the user fixes (port taken, stack already running): printed without a stack trace. */
 export class StackError extends Error {}
 
-export interface StackStatus {
-    pid: number;
-    API_URL: string;
-    DB_URL: string;
-    ANON_KEY: string;
-    SERVICE_ROLE_KEY: string;
-    PUBLISHABLE_KEY: string;
-    SECRET_KEY: string;
-    JWT_SECRET: string;
-    MAILPIT_URL: string;
-    /** Component name → "running" or why it is not. */
-    components: Record<string, string>;
-}
-
-const statusFile = (project: LocalProject) => path.join(project.localDir, 'stack.json');
+/** How often the supervisor checks every component. */
+const HEALTH_INTERVAL_MS = 2_000;
 
 export async function start(workdir: string): Promise<number> {
-    const project = openProject(workdir);
     const started = Date.now();
-    const running = readStatus(project);
+    // Postgres' output lines go to the log once the logger exists (below).
+    let postgresLine: (line: string) => void = () => {};
+    const project = openProject(workdir, (line) => postgresLine(line));
+    const running = readStatusFile(project);
     if (running) {
         const state = running.components.stack === 'starting' ? 'is starting' : 'already runs';
         throw new StackError(`a stack for this project ${state} (pid ${running.pid}); \`npm run stop\` stops it`);
@@ -61,16 +77,49 @@ export async function start(workdir: string): Promise<number> {
         }
     }
 
-    const stops: Array<{ name: string; stop: () => Promise<void> }> = [];
+    // ---- logs, supervisor, metrics ----
+    const logs = fileSink(logFile(project));
+    const logger = createLogger('stack', teeSink(stdoutSink, logs.sink));
+    const fileOnly = createLogger('stack', logs.sink);
+    const say = (message: string) => {
+        console.error(`• ${message}`);
+        fileOnly.info(message);
+    };
+    postgresLine = postgresLineLogger(logger.child('database'));
+    const apiUrl = `http://127.0.0.1:${apiPort}`;
+    let status: StackStatus = { ...placeholderStatus(process.pid), components: { stack: 'starting' } };
+    let control: ControlServer | undefined;
+    let ready = false;
+    const writeStatus = () => writeStatusFile(project, { ...status, ...(ready ? { components: supervisor.summary(), details: supervisor.reports() } : {}), ...(control ? { control: { url: control.url, token: control.token } } : {}) });
+    const supervisor = new Supervisor({ log: logger, onChange: () => ready && writeStatus() });
+    const metrics = createStackMetrics({ components: () => supervisor.reports(), pools: () => supervisor.pools() });
+    const component = supervisor.component.bind(supervisor);
+    const poolErrors = (pool: string) => () => metrics.poolErrors.inc({ pool });
+    // A bug in one request or background task is logged; it never takes the stack down.
+    // (A closed stderr — the terminal or parent went away — must not become such an error.)
+    process.stderr.on('error', () => {});
+    let reporting = false;
+    const report = (msg: string, error: unknown) => {
+        if (reporting) return; // a failure while logging a failure: nothing more to say
+        reporting = true;
+        try {
+            logger.error(msg, { error, stack: (error as Error)?.stack });
+        } finally {
+            reporting = false;
+        }
+    };
+    process.on('unhandledRejection', (error) => report('unhandled promise rejection', error));
+    process.on('uncaughtException', (error) => report('uncaught exception', error));
+
     let stopping: Promise<void> | undefined;
     const stopAll = () =>
         (stopping ??= (async () => {
             say('stopping');
-            for (const { name, stop } of stops.reverse()) {
-                await stop().catch((e: unknown) => say(`stopping ${name} failed: ${(e as Error).message}`));
-            }
-            fs.rmSync(statusFile(project), { force: true });
+            await control?.close().catch(() => {});
+            await supervisor.stopAll();
+            removeStatusFile(project);
             say('stopped');
+            logs.close();
         })());
     // Ctrl-C in a terminal signals the whole process group, and the npm/tsx wrappers relay
     // it once more: a repeat within a second is that echo. A later one forces the exit.
@@ -87,67 +136,44 @@ export async function start(workdir: string): Promise<number> {
         });
     }
 
-    const apiUrl = `http://127.0.0.1:${apiPort}`;
-    const components: Record<string, string> = {};
     // Written now, so that a second start sees this one while it is still starting.
-    const writeStatus = (status: StackStatus) => {
-        fs.mkdirSync(project.localDir, { recursive: true });
-        fs.writeFileSync(statusFile(project), JSON.stringify(status, null, 2));
-    };
-    writeStatus({ ...placeholderStatus(process.pid), components: { stack: 'starting' } });
+    writeStatus();
     try {
+        // ---- the database: everything else needs it ----
         say(`starting PostgreSQL on port ${project.cluster.port}`);
-        await project.cluster.start();
-        stops.push({ name: 'database', stop: () => project.cluster.stop() });
+        await component('database', databaseComponent(project.cluster, project.dbUrl), { required: true });
         if (isSchemaCurrent(project)) {
             say('database is up to date with the migrations: reusing it');
         } else {
             await resetDatabase({ url: project.dbUrl, workdir: project.workdir, log: say });
             recordSchema(project);
         }
-        components.database = 'running';
 
         const jwt = jwtKeysFromConfig(config);
         const keys = await apiKeysFor(jwt);
         const routes: Record<string, FetchHandler> = {};
         const upgrades: Record<string, UpgradeHandler> = {};
 
-        /** Starts one component; a failure is reported in the status table, not fatal. */
-        const component = async (name: string, run: () => Promise<void>) => {
-            try {
-                await run();
-                components[name] = 'running';
-            } catch (error) {
-                components[name] = `failed: ${(error as Error).message.split('\n')[0]}`;
-                say(`${name} failed to start: ${(error as Error).stack ?? String(error)}`);
-            }
-        };
-
-        const mail = createMailCatcher();
-        await component('mail', async () => {
-            const server = await listen(mail.handler, { port: mailPort });
-            stops.push({ name: 'mail', stop: () => server.close() });
+        // ---- the components ----
+        const mail = createMailCatcher({ onSent: () => metrics.mailSent.inc() });
+        await component('mail', async ({ log }) => {
+            const server = await listen(mail.handler, { port: mailPort, log });
+            return { stop: () => server.close(), health: () => httpAnswers(`${server.url}/api/v1/info`) };
         });
-        await component('rest', async () => {
-            const rest = await createRestService({ dbUrl: project.dbUrl, config, jwt });
-            stops.push({ name: 'rest', stop: () => rest.close() });
+        await component('rest', async ({ log }) => {
+            const rest = await createRestService({ dbUrl: project.dbUrl, config, jwt, log, onConnectionError: poolErrors('rest') });
             routes['/rest/v1'] = rest.handler;
+            return { stop: () => rest.close(), health: () => rest.health(), pools: { rest: rest.pool } };
         });
-        await component('auth', async () => {
-            const auth = await createAuthService({
-                dbUrl: project.dbUrl,
-                config,
-                jwt,
-                publicUrl: `${apiUrl}/auth/v1`,
-                mail,
-            });
-            stops.push({ name: 'auth', stop: () => auth.close() });
+        await component('auth', async ({ log }) => {
+            const auth = await createAuthService({ dbUrl: project.dbUrl, config, jwt, publicUrl: `${apiUrl}/auth/v1`, mail, log, onConnectionError: poolErrors('auth') });
             routes['/auth/v1'] = auth.handler;
+            return { stop: () => auth.close(), health: () => auth.health(), pools: { auth: auth.pool } };
         });
         if (config.edge_runtime.enabled === false) {
-            components.functions = 'disabled in config.toml ([edge_runtime] enabled = false)';
+            supervisor.disable('functions', 'disabled in config.toml ([edge_runtime] enabled = false)');
         } else {
-            await component('functions', async () => {
+            await component('functions', async ({ log }) => {
                 const functions = await createFunctionsService({
                     config,
                     jwt,
@@ -155,38 +181,75 @@ export async function start(workdir: string): Promise<number> {
                     apiUrl,
                     dbUrl: project.dbUrl,
                     denoDir: path.join(project.localDir, 'deno'),
-                    log: (entry) => console.error(JSON.stringify(entry)),
+                    log: log.write,
+                    hooks: {
+                        boot: (name, outcome) => metrics.functionBoots.inc({ function: name, outcome }),
+                        invocation: (name, status, seconds, code) => {
+                            metrics.functionInvocations.inc({ function: name, status: String(status) });
+                            metrics.functionWallSeconds.observe({ function: name }, seconds);
+                            if (code) metrics.functionErrors.inc({ function: name, code });
+                        },
+                    },
                 });
-                stops.push({ name: 'functions', stop: () => functions.close() });
                 routes['/functions/v1'] = functions.handler;
+                return { stop: () => functions.close(), health: () => functions.health(), pids: () => functions.pids() };
             });
         }
         if (!config.realtime.enabled) {
-            components.realtime = 'disabled in config.toml ([realtime] enabled = false)';
+            supervisor.disable('realtime', 'disabled in config.toml ([realtime] enabled = false)');
         } else {
-            await component('realtime', async () => {
-                const realtime = await createRealtimeService({ dbUrl: project.dbUrl, jwt });
-                stops.push({ name: 'realtime', stop: () => realtime.close() });
+            await component('realtime', async ({ log }) => {
+                const realtime = await createRealtimeService({ dbUrl: project.dbUrl, jwt, log: log.write });
                 routes['/realtime/v1'] = realtime.handler;
                 upgrades['/realtime/v1'] = realtime.upgrade;
+                return { stop: () => realtime.close() };
             });
         }
-        const accessLog = (entry: object) => console.error(JSON.stringify(entry));
-        const gateway = await listen(createGateway({ routes, keys, jwt, accessLog }), {
-            port: apiPort,
-            upgrade: createGatewayUpgrade({ routes: upgrades, keys, jwt, accessLog }),
+        await component('gateway', async ({ log }) => {
+            const metricsRoute = createMetricsRoute({ metrics, keys, jwt, dbUrl: project.dbUrl, log: log.child('metrics') });
+            const accessLog = log.write;
+            const gateway = createGateway({
+                routes,
+                keys,
+                jwt,
+                log,
+                ownAuthRoutes: { [METRICS_PATH]: metricsRoute.handler },
+                accessLog: (entry) => {
+                    accessLog({ ...entry });
+                    metrics.observeRequest({ prefix: entry.prefix, path: entry.path, method: entry.method, status: entry.status, seconds: entry.duration_ms / 1000 });
+                },
+            });
+            const upgrade = createGatewayUpgrade({ routes: upgrades, keys, jwt, log, accessLog: (entry) => accessLog({ ...entry }) });
+            const server = await listen(gateway, { port: apiPort, log, upgrade });
+            return {
+                stop: async () => {
+                    await server.close();
+                    await metricsRoute.close();
+                },
+                health: () => portAccepts(apiPort),
+                pools: { metrics: metricsRoute.pool },
+            };
         });
-        stops.push({ name: 'gateway', stop: () => gateway.close() });
-        components.gateway = 'running';
-
-        await component('scheduler', async () => {
-            const source = jobsFromDatabase(project.dbUrl);
-            const scheduler = createScheduler({ loadJobs: source.loadJobs, invoke: invokeThroughGateway(apiUrl, keys) });
+        await component('scheduler', async ({ log }) => {
+            const source = jobsFromDatabase(project.dbUrl, poolErrors('scheduler'));
+            const scheduler = createScheduler({
+                loadJobs: source.loadJobs,
+                invoke: invokeThroughGateway(apiUrl, keys),
+                log: log.write,
+                onRun: (run) => {
+                    metrics.schedulerRuns.inc({ job: run.job, status: run.status === undefined ? 'error' : String(run.status) });
+                    if (run.status === undefined || run.status >= 400) metrics.schedulerFailures.inc({ job: run.job });
+                    metrics.schedulerLatenessSeconds.observe({ job: run.job }, run.latenessSeconds);
+                },
+            });
             scheduler.start();
-            stops.push({ name: 'scheduler', stop: () => scheduler.stop().finally(() => source.close()) });
+            return { stop: () => scheduler.stop().finally(() => source.close()), health: () => scheduler.health(), pools: { scheduler: source.pool } };
         });
 
-        const status: StackStatus = {
+        // ---- ready: a live check, the status file, the table ----
+        control = await serveControl(async () => ({ ...status, components: (await supervisor.check(), supervisor.summary()), details: supervisor.reports() }), logger.child('control'));
+        await supervisor.check();
+        status = {
             pid: process.pid,
             API_URL: apiUrl,
             DB_URL: project.dbUrl,
@@ -196,9 +259,12 @@ export async function start(workdir: string): Promise<number> {
             SECRET_KEY: keys.secret,
             JWT_SECRET: jwt.secret,
             MAILPIT_URL: `http://127.0.0.1:${mailPort}`,
-            components,
+            components: supervisor.summary(),
+            details: supervisor.reports(),
         };
-        writeStatus(status);
+        ready = true;
+        writeStatus();
+        supervisor.watch(HEALTH_INTERVAL_MS);
         console.log(renderPretty(status));
         say(`ready in ${Date.now() - started} ms; Ctrl-C stops the stack`);
     } catch (error) {
@@ -211,7 +277,7 @@ export async function start(workdir: string): Promise<number> {
 
 export async function status(workdir: string, output: string): Promise<number> {
     const project = openProject(workdir);
-    const current = readStatus(project);
+    const current = readStatusFile(project);
     if (!current) {
         console.error('the local stack is not running (npm start)');
         return 1;
@@ -220,15 +286,27 @@ export async function status(workdir: string, output: string): Promise<number> {
         console.error(`the local stack is starting (pid ${current.pid}); try again when it prints "ready"`);
         return 1;
     }
-    if (output === 'env') console.log(renderEnv(current));
-    else if (output === 'json') console.log(JSON.stringify(current, null, 2));
-    else console.log(renderPretty(current));
-    return 0;
+    const { control, ...known } = current;
+    let live: StackStatus = known;
+    let answered = true;
+    if (control) {
+        try {
+            live = await fetchControlStatus<StackStatus>(control);
+        } catch (error) {
+            answered = false;
+            console.error(`the stack (pid ${current.pid}) does not answer its control endpoint (${(error as Error).message}); showing its last written status`);
+        }
+    }
+    if (output === 'env') console.log(renderEnv(live));
+    else if (output === 'json') console.log(JSON.stringify(live, null, 2));
+    else console.log(renderPretty(live));
+    return answered ? 0 : 1;
 }
 
 export async function stop(workdir: string): Promise<number> {
     const project = openProject(workdir);
-    const current = readStatus(project);
+    const say = (message: string) => console.error(`• ${message}`);
+    const current = readStatusFile(project);
     if (current) {
         process.kill(current.pid, 'SIGINT');
         const deadline = Date.now() + 40_000;
@@ -241,54 +319,4 @@ export async function stop(workdir: string): Promise<number> {
         say('stopped PostgreSQL');
     }
     return 0;
-}
-
-function placeholderStatus(pid: number): Omit<StackStatus, 'components'> {
-    return { pid, API_URL: '', DB_URL: '', ANON_KEY: '', SERVICE_ROLE_KEY: '', PUBLISHABLE_KEY: '', SECRET_KEY: '', JWT_SECRET: '', MAILPIT_URL: '' };
-}
-
-function readStatus(project: LocalProject): StackStatus | undefined {
-    try {
-        const current = JSON.parse(fs.readFileSync(statusFile(project), 'utf8')) as StackStatus;
-        if (alive(current.pid) && current.pid !== process.pid) return current;
-    } catch {
-        // no status file, or a broken one: nothing runs
-    }
-    fs.rmSync(statusFile(project), { force: true });
-    return undefined;
-}
-
-function alive(pid: number): boolean {
-    try {
-        process.kill(pid, 0);
-        return true;
-    } catch {
-        return false;
-    }
-}
-
-const ENV_KEYS = ['API_URL', 'DB_URL', 'ANON_KEY', 'SERVICE_ROLE_KEY', 'PUBLISHABLE_KEY', 'SECRET_KEY', 'JWT_SECRET', 'MAILPIT_URL'] as const;
-
-export function renderEnv(status: StackStatus): string {
-    return ENV_KEYS.map((key) => `${key}="${status[key]}"`).join('\n');
-}
-
-export function renderPretty(status: StackStatus): string {
-    const rows: Array<[string, string]> = [
-        ['API URL', status.API_URL],
-        ['REST URL', `${status.API_URL}/rest/v1`],
-        ['Auth URL', `${status.API_URL}/auth/v1`],
-        ['Functions URL', `${status.API_URL}/functions/v1`],
-        ['DB URL', status.DB_URL],
-        ['Mailpit URL', status.MAILPIT_URL],
-        ['JWT secret', status.JWT_SECRET],
-        ['anon key', status.ANON_KEY],
-        ['service_role key', status.SERVICE_ROLE_KEY],
-        ['Publishable key', status.PUBLISHABLE_KEY],
-        ['Secret key', status.SECRET_KEY],
-    ];
-    const parts: Array<[string, string]> = Object.entries(status.components);
-    const width = Math.max(...[...rows, ...parts].map(([k]) => k.length));
-    const render = (list: Array<[string, string]>) => list.map(([k, v]) => `${k.padStart(width)}: ${v}`).join('\n');
-    return `${render(rows)}\n\n${'components'.padStart(width)}\n${render(parts)}`;
 }

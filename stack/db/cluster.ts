@@ -66,6 +66,7 @@ async function binaries(): Promise<Binaries> {
 export class Cluster {
     private readonly dataDir: string;
     private child?: ChildProcess;
+    private crashed?: Promise<string>;
 
     constructor(private readonly options: ClusterOptions) {
         this.dataDir = path.resolve(options.dataDir);
@@ -136,14 +137,32 @@ export class Cluster {
             }
             await sleep(25);
         }
-        if (detached) child.unref();
-        else this.child = child;
+        if (detached) {
+            child.unref();
+        } else {
+            this.child = child;
+            this.crashed = new Promise((resolve) =>
+                child.once('exit', (code, signal) => {
+                    // stop() forgets the child first: only an exit nobody asked for is a crash.
+                    if (this.child === child) resolve(signal ? `PostgreSQL was killed by ${signal}` : `PostgreSQL exited with code ${code}`);
+                }),
+            );
+        }
+    }
+
+    /**
+     * Resolves, with its cause, when the postmaster started attached by this object exits
+     * without `stop()` (killed, crashed); undefined when none was started attached.
+     */
+    unexpectedExit(): Promise<string> | undefined {
+        return this.crashed;
     }
 
     /** Fast shutdown of this cluster's postmaster, whoever started it; resolves when it has exited. */
     async stop(): Promise<void> {
         const pid = this.child?.pid ?? postmasterPid(this.dataDir);
         this.child = undefined;
+        this.crashed = undefined;
         if (pid) await stopPostmaster(pid, this.dataDir);
     }
 

@@ -33,3 +33,17 @@ export async function withClient<T>(config: string | pg.ClientConfig, fn: (clien
         await client.end().catch(() => {});
     }
 }
+
+/** SQLSTATEs of a server going away: admin/crash shutdown, cannot connect now, starting up. */
+const CONNECTION_SQLSTATES = new Set(['57P01', '57P02', '57P03', '08000', '08001', '08003', '08004', '08006']);
+
+/**
+ * Whether an error means the connection itself failed (server gone, refused, reset,
+ * terminated) rather than the statement: a retry on a new connection may succeed.
+ */
+export function isConnectionError(error: unknown): boolean {
+    const code = (error as { code?: unknown })?.code;
+    if (typeof code === 'string' && (CONNECTION_SQLSTATES.has(code) || /^E[A-Z]+$/.test(code))) return true;
+    const message = error instanceof Error ? error.message : '';
+    return typeof code !== 'string' && /connection terminated|connection error|not queryable|ECONNRE|EPIPE|timeout exceeded when trying to connect|Connection terminated/i.test(message);
+}

@@ -47,6 +47,15 @@ export async function resetDatabase(options: ResetOptions): Promise<void> {
             await client.end();
         }
     }
+
+    // A running REST server reloads its schema cache (as PostgREST does on this notification).
+    const client = createPgClient(options.url);
+    await client.connect();
+    try {
+        await client.query(`notify pgrst, 'reload schema'`);
+    } finally {
+        await client.end();
+    }
 }
 
 /** Drops (terminating its sessions) and creates `database`, connected through a maintenance database. */

@@ -11,10 +11,20 @@ import { ConfigError, loadProjectConfig, type ProjectConfig } from '../config.js
 import type { FetchHandler } from '../http.js';
 import { createJwtVerifier, type JwtKeys } from '../jwt.js';
 import type { ApiKeys } from '../gateway/keys.js';
+import { createLogger, type LogEntry, type LogLevel } from '../log.js';
+import type { HealthReport } from '../supervisor/component.js';
 import { denoBaseEnv, denoExecutable } from './deno.js';
 import { envFilePath, fingerprint, resolveFunctions, userSecrets, type FunctionSpec } from './registry.js';
 
-export type LogEntry = Record<string, unknown> & { level: 'info' | 'warn' | 'error'; msg: string };
+export type { LogEntry };
+
+/** What the functions service reports to the metrics (see stack/metrics). */
+export interface FunctionsHooks {
+    /** A worker finished booting, or failed to. */
+    boot?(name: string, outcome: 'ok' | 'boot_error'): void;
+    /** A request was answered: its status, wall time, and the runtime error code when the runtime answered for the function. */
+    invocation?(name: string, status: number, seconds: number, errorCode?: string): void;
+}
 
 export interface FunctionsServiceOptions {
     config: ProjectConfig;
@@ -36,12 +46,19 @@ export interface FunctionsServiceOptions {
     log?: (entry: LogEntry) => void;
     /** How long shutdown waits for waitUntil work before killing workers (default 30 s). */
     shutdownGraceMs?: number;
+    /** After a boot error, requests get the same 503 without a new boot attempt for this long (default 5 s). */
+    bootRetryMs?: number;
+    hooks?: FunctionsHooks;
 }
 
 export interface FunctionsService {
     handler: FetchHandler;
     /** Names of the functions served. */
     names(): string[];
+    /** Degraded (naming them) when some functions cannot boot; the state of every function as detail. */
+    health(): Promise<HealthReport>;
+    /** Process ids of the live Deno workers. */
+    pids(): number[];
     /** Stops every worker, awaiting their background (waitUntil) work. */
     close(): Promise<void>;
 }
@@ -61,6 +78,9 @@ export const BOOT_ERROR = { code: 'BOOT_ERROR', message: 'Worker failed to boot 
 export const WORKER_ERROR = { code: 'WORKER_ERROR', message: 'Function exited due to an error (please check logs)' };
 export const WORKER_LIMIT = { code: 'WORKER_LIMIT', message: 'Function failed due to not having enough compute resources (please check logs)' };
 
+/** An answer of the runtime itself (not of the function): BOOT_ERROR carries the reason the function cannot run. */
+type RuntimeErrorBody = { code?: string; message?: string; msg?: string; reason?: string };
+
 const IDLE_TIMEOUT = (ms: number) => ({ msg: `Request idle timeout: the function sent no response within ${ms / 1000} s` });
 
 type Boot = { ok: true; port: number } | { ok: false; error: string };
@@ -74,7 +94,13 @@ class Worker {
     outOfMemory = false;
     private readonly exit: Promise<void>;
 
-    constructor(spec: FunctionSpec, args: { deno: string; env: Record<string, string>; memoryMb: number; log: (entry: LogEntry) => void }) {
+    /** Set when the supervisor stops or kills the worker: its exit is then no crash. */
+    private expectedExit = false;
+
+    constructor(
+        spec: FunctionSpec,
+        args: { deno: string; env: Record<string, string>; memoryMb: number; log: (entry: LogEntry) => void; onCrash: (cause: string) => void },
+    ) {
         // npm: specifiers always come from the project's node_modules (deno.json sets it; the other cases say it).
         const configArgs =
             spec.denoConfig?.kind === 'config'
@@ -88,13 +114,21 @@ class Worker {
             // supervisor died sees stdin close and exits.
             { env: args.env, stdio: ['pipe', 'pipe', 'pipe'], cwd: path.dirname(spec.entrypoint), detached: true },
         );
-        this.exit = new Promise((resolve) => this.child.once('exit', () => ((this.exited = true), resolve())));
-        this.child.stdin?.on('error', () => {});
-        const fnLog = (level: LogEntry['level']) => (line: string) => {
-            if (line.trim()) args.log({ level, msg: line, function: spec.name });
-        };
         let settle: (boot: Boot) => void;
         this.booted = new Promise((resolve) => (settle = resolve));
+        let bootedOk = false;
+        void this.booted.then((boot) => (bootedOk = boot.ok));
+        this.exit = new Promise((resolve) =>
+            this.child.once('exit', (code, signal) => {
+                this.exited = true;
+                if (bootedOk && !this.expectedExit) args.onCrash(signal ? `worker was killed by ${signal}` : `worker exited with code ${code}`);
+                resolve();
+            }),
+        );
+        this.child.stdin?.on('error', () => {});
+        const fnLog = (level: LogLevel) => (line: string) => {
+            if (line.trim()) args.log({ ...structured(line), level: levelOf(line, level), msg: messageOf(line), function: spec.name });
+        };
         readline.createInterface({ input: this.child.stdout! }).on('line', (line) => {
             if (!line.startsWith(CONTROL)) return fnLog('info')(line);
             const message = JSON.parse(line.slice(CONTROL.length)) as { event: string; port?: number; error?: string };
@@ -118,9 +152,14 @@ class Worker {
         return !this.exited;
     }
 
+    get pid(): number | undefined {
+        return this.exited ? undefined : this.child.pid;
+    }
+
     /** Graceful stop: the host stops accepting, awaits waitUntil work, exits; killed after `graceMs`. */
     async stop(graceMs: number): Promise<void> {
         if (this.exited) return;
+        this.expectedExit = true;
         this.child.kill('SIGTERM');
         const timer = setTimeout(() => this.child.kill('SIGKILL'), graceMs);
         await this.exit;
@@ -133,6 +172,7 @@ class Worker {
     }
 
     kill(): Promise<void> {
+        this.expectedExit = true;
         if (!this.exited) this.child.kill('SIGKILL');
         return this.exit;
     }
@@ -142,10 +182,43 @@ interface Slot {
     spec: FunctionSpec;
     version?: string;
     worker?: Worker;
+    /** The last boot of this version failed: why, and when. */
+    bootError?: { reason: string; at: number };
+    crashes: number;
+    boots: number;
+}
+
+/** A function's own JSON log line (functions/_shared/log.ts) keeps its fields. */
+function structured(line: string): Record<string, unknown> {
+    if (!line.startsWith('{')) return {};
+    try {
+        const parsed = JSON.parse(line) as unknown;
+        return parsed && typeof parsed === 'object' && !Array.isArray(parsed) ? (parsed as Record<string, unknown>) : {};
+    } catch {
+        return {};
+    }
+}
+
+function levelOf(line: string, fallback: LogLevel): LogLevel {
+    const level = structured(line).level;
+    return level === 'debug' || level === 'info' || level === 'warn' || level === 'error' ? level : fallback;
+}
+
+function messageOf(line: string): string {
+    const msg = structured(line).msg;
+    return typeof msg === 'string' ? msg : line;
+}
+
+/** The line of a boot failure worth showing: Deno's `error:` line, else the first line. */
+export function bootReason(error: string): string {
+    const lines = error.split('\n').map((l) => l.trim()).filter(Boolean);
+    return (lines.find((l) => /^(error|uncaught|\w*Error)\b/i.test(l)) ?? lines[0] ?? 'unknown boot error').slice(0, 500);
 }
 
 export async function createFunctionsService(options: FunctionsServiceOptions): Promise<FunctionsService> {
-    const log = options.log ?? ((entry: LogEntry) => console.error(JSON.stringify(entry)));
+    const log = options.log ?? createLogger('functions').write;
+    const hooks = options.hooks ?? {};
+    const bootRetryMs = options.bootRetryMs ?? 5_000;
     const verify = createJwtVerifier(options.jwt);
     const deno = denoExecutable();
     const graceMs = options.shutdownGraceMs ?? 30_000;
@@ -153,7 +226,10 @@ export async function createFunctionsService(options: FunctionsServiceOptions): 
     const memoryMb = options.memoryMb ?? DEFAULT_MEMORY_MB;
     const idleTimeoutMs = options.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS;
     const envFile = envFilePath(options.config);
-    const slots = new Map<string, Slot>([...resolveFunctions(options.config)].map(([name, spec]) => [name, { spec }]));
+    const slots = new Map<string, Slot>([...resolveFunctions(options.config)].map(([name, spec]) => [name, { spec, crashes: 0, boots: 0 }]));
+    for (const slot of slots.values()) {
+        if (slot.spec.problem) log({ level: 'error', msg: `function ${slot.spec.name} cannot run: ${slot.spec.problem}`, function: slot.spec.name });
+    }
     const retiring = new Set<Promise<void>>();
     const timers = new Set<NodeJS.Timeout>();
     const warned = new Set<string>();
@@ -172,20 +248,33 @@ export async function createFunctionsService(options: FunctionsServiceOptions): 
         SUPABASE_SECRET_KEYS: JSON.stringify({ default: options.keys.secret }),
     };
 
+    /** The function's spec as config.toml and supabase/functions say now. */
+    const currentSpec = (name: string): FunctionSpec | undefined => {
+        try {
+            return resolveFunctions(loadProjectConfig(options.config.workdir)).get(name);
+        } catch (error) {
+            log({ level: 'error', msg: 'cannot read the functions of the project', error });
+            return undefined;
+        }
+    };
+
     /** A function added (or enabled) since the start: config.toml and supabase/functions are read again. */
     const discover = (name: string): Slot | undefined => {
         if (!NAME.test(name)) return undefined;
-        try {
-            const spec = resolveFunctions(loadProjectConfig(options.config.workdir)).get(name);
-            if (!spec) return undefined;
-            const slot: Slot = { spec };
-            slots.set(name, slot);
-            log({ level: 'info', msg: 'new function found', function: name });
-            return slot;
-        } catch (error) {
-            log({ level: 'error', msg: 'cannot read the functions of the project', error: (error as Error).message });
-            return undefined;
-        }
+        const spec = currentSpec(name);
+        if (!spec) return undefined;
+        const slot: Slot = { spec, crashes: 0, boots: 0 };
+        slots.set(name, slot);
+        log({ level: 'info', msg: 'new function found', function: name });
+        return slot;
+    };
+
+    /** A function whose config was broken is read again on each call: a fix applies without a restart. */
+    const recheck = (slot: Slot): void => {
+        const spec = currentSpec(slot.spec.name);
+        if (!spec || spec.problem === slot.spec.problem) return;
+        if (!spec.problem) log({ level: 'info', msg: `function ${spec.name}: its configuration is fixed`, function: spec.name });
+        slot.spec = spec;
     };
 
     const retire = (worker: Worker) => {
@@ -196,32 +285,42 @@ export async function createFunctionsService(options: FunctionsServiceOptions): 
     /** The worker for the function's current code, started if needed. */
     const workerFor = (slot: Slot): Worker => {
         const version = fingerprint([...slot.spec.watch, envFile]);
-        if (slot.worker && slot.worker.alive && slot.version === version) return slot.worker;
+        if (slot.worker && slot.version === version) {
+            if (slot.worker.alive) return slot.worker;
+            // The same code failed to boot a moment ago: answer with that failure, do not boot again yet.
+            if (slot.bootError && Date.now() - slot.bootError.at < bootRetryMs) return slot.worker;
+        }
         if (slot.worker) {
             if (slot.version !== version) log({ level: 'info', msg: 'code changed: reloading function', function: slot.spec.name });
             retire(slot.worker);
         }
         const env = { ...denoBaseEnv(options.denoDir), ...userSecrets(options.config, warnOnce), ...platformEnv };
-        slot.worker = new Worker(slot.spec, { deno, env, memoryMb, log });
+        const onCrash = (cause: string) => {
+            slot.crashes += 1;
+            log({ level: 'error', msg: `function worker stopped unexpectedly: ${cause}; the next request starts a new one`, function: slot.spec.name, cause });
+        };
+        slot.worker = new Worker(slot.spec, { deno, env, memoryMb, log, onCrash });
         slot.version = version;
+        slot.boots += 1;
         const worker = slot.worker;
         void worker.booted.then((boot) => {
-            if (!boot.ok) log({ level: 'error', msg: 'function failed to boot', function: slot.spec.name, error: boot.error });
+            hooks.boot?.(slot.spec.name, boot.ok ? 'ok' : 'boot_error');
+            if (boot.ok) {
+                slot.bootError = undefined;
+                return;
+            }
+            const reason = bootReason(boot.error);
+            // Logged once per failing version, not once per request.
+            if (slot.bootError?.reason !== reason) log({ level: 'error', msg: 'function failed to boot', function: slot.spec.name, error: boot.error });
+            slot.bootError = { reason, at: Date.now() };
         });
         return worker;
     };
 
-    const handler: FetchHandler = async (request) => {
-        const url = new URL(request.url);
-        const name = url.pathname.split('/')[1] ?? '';
-        const slot = slots.get(name) ?? discover(name);
-        if (!slot || closed) return json(404, NOT_FOUND);
-
-        if (slot.spec.verifyJwt && request.method !== 'OPTIONS') {
-            const denied = await checkJwt(request, verify);
-            if (denied) return denied;
-        }
-
+    /** Runs one request on the function's worker; `fail` answers for the runtime (and names the error code). */
+    const invoke = async (slot: Slot, request: Request, url: URL, fail: (status: number, body: RuntimeErrorBody, code?: string) => Response): Promise<Response> => {
+        const name = slot.spec.name;
+        if (slot.spec.problem) return fail(503, { ...BOOT_ERROR, reason: slot.spec.problem });
         const worker = workerFor(slot);
         const started = Date.now();
         const controller = new AbortController();
@@ -242,10 +341,10 @@ export async function createFunctionsService(options: FunctionsServiceOptions): 
         };
         try {
             const boot = await Promise.race([worker.booted, abortion(controller.signal)]);
-            if (!boot || limited) return json(546, WORKER_LIMIT);
+            if (!boot || limited) return fail(546, WORKER_LIMIT);
             if (!boot.ok) {
                 done();
-                return json(503, BOOT_ERROR);
+                return fail(503, { ...BOOT_ERROR, reason: bootReason(boot.error) });
             }
             const forwarded = new Headers(request.headers);
             for (const hop of ['connection', 'keep-alive', 'transfer-encoding', 'content-length']) forwarded.delete(hop);
@@ -268,7 +367,7 @@ export async function createFunctionsService(options: FunctionsServiceOptions): 
                 done();
                 void pending.then((late) => late.body?.cancel()).catch(() => {});
                 log({ level: 'error', msg: `no response within the idle timeout of ${idleTimeoutMs} ms`, function: name });
-                return json(504, IDLE_TIMEOUT(idleTimeoutMs));
+                return fail(504, IDLE_TIMEOUT(idleTimeoutMs), 'IDLE_TIMEOUT');
             }
             const headers = new Headers(upstream.headers);
             headers.delete('content-length');
@@ -285,21 +384,59 @@ export async function createFunctionsService(options: FunctionsServiceOptions): 
             return new Response(body$, { status: upstream.status, statusText: upstream.statusText, headers });
         } catch (error) {
             done();
-            if (limited) return json(546, WORKER_LIMIT);
+            if (limited) return fail(546, WORKER_LIMIT);
             await worker.exitedWithin(1_000);
             if (worker.outOfMemory) {
                 log({ level: 'error', msg: `memory limit of ${memoryMb} MB reached: worker terminated`, function: name });
-                return json(546, WORKER_LIMIT);
+                return fail(546, WORKER_LIMIT);
             }
             // The worker died mid-request (crash, exit): it is replaced on the next request.
             log({ level: 'error', msg: 'function worker failed', function: name, error: String(error), ms: Date.now() - started });
-            return json(500, WORKER_ERROR);
+            return fail(500, WORKER_ERROR);
         }
     };
+
+    const handler: FetchHandler = async (request) => {
+        const url = new URL(request.url);
+        const name = url.pathname.split('/')[1] ?? '';
+        const slot = slots.get(name) ?? discover(name);
+        if (!slot || closed) return json(404, NOT_FOUND);
+        if (slot.spec.problem) recheck(slot);
+
+        if (slot.spec.verifyJwt && request.method !== 'OPTIONS') {
+            const denied = await checkJwt(request, verify);
+            if (denied) return denied;
+        }
+
+        const started = performance.now();
+        let errorCode: string | undefined;
+        const fail = (status: number, body: RuntimeErrorBody, code?: string) => {
+            errorCode = code ?? body.code;
+            return json(status, body);
+        };
+        const response = await invoke(slot, request, url, fail);
+        hooks.invocation?.(name, response.status, (performance.now() - started) / 1000, errorCode);
+        return response;
+    };
+
+    /** Each function's state for status: config_error, boot_error, running (a live worker) or idle. */
+    const states = () =>
+        [...slots.values()].map((slot) => {
+            const state = slot.spec.problem ? 'config_error' : slot.bootError ? 'boot_error' : slot.worker?.alive ? 'running' : 'idle';
+            const reason = slot.spec.problem ?? slot.bootError?.reason;
+            return { name: slot.spec.name, state, ...(reason ? { reason } : {}), pid: slot.worker?.pid ?? null, boots: slot.boots, crashes: slot.crashes };
+        });
 
     return {
         handler,
         names: () => [...slots.keys()],
+        async health() {
+            const functions = states();
+            const broken = functions.filter((f) => f.state === 'config_error' || f.state === 'boot_error');
+            const degraded = broken.length ? `${broken.length} of ${functions.length} function(s) cannot run: ${broken.map((f) => `${f.name} (${f.reason})`).join('; ')}` : undefined;
+            return { ...(degraded ? { degraded } : {}), detail: { functions } };
+        },
+        pids: () => [...slots.values()].flatMap((slot) => (slot.worker?.pid ? [slot.worker.pid] : [])),
         close: async () => {
             closed = true;
             for (const timer of timers) clearTimeout(timer);

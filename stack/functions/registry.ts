@@ -2,6 +2,10 @@
 // `[functions.<name>]` (entrypoint, import_map, verify_jwt, enabled) plus, as the Supabase
 // CLI does, every `supabase/functions/<name>/index.ts` not declared there. Also the
 // environment every function gets (platform variables + the functions env file).
+//
+// A function whose own configuration is broken (missing entrypoint or import map, a
+// wrong type) is still listed, with its `problem`: the service answers it 503
+// BOOT_ERROR with that reason and serves every other function.
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -16,6 +20,8 @@ export interface FunctionSpec {
     verifyJwt: boolean;
     /** Directories whose content, when changed, reloads the function. */
     watch: string[];
+    /** Why this function cannot run (its config is broken); undefined when it can. */
+    problem?: string;
 }
 
 const NAME = /^[A-Za-z0-9_-]+$/;
@@ -32,14 +38,26 @@ export function resolveFunctions(config: ProjectConfig): Map<string, FunctionSpe
         }
     }
     for (const [name, table] of Object.entries(config.functions)) {
-        if (!NAME.test(name)) throw new ConfigError(`[functions.${name}]: a function name may only hold letters, digits, - and _`);
         if (table.enabled === false) {
             specs.delete(name);
             continue;
         }
-        specs.set(name, spec(config, name, table));
+        specs.set(name, isolatedSpec(config, name, table));
     }
     return specs;
+}
+
+/** The function's spec, or a broken one carrying the reason: one bad entry never hides the others. */
+function isolatedSpec(config: ProjectConfig, name: string, table: Record<string, unknown>): FunctionSpec {
+    try {
+        if (!NAME.test(name)) throw new ConfigError(`[functions.${name}]: a function name may only hold letters, digits, - and _`);
+        return spec(config, name, table);
+    } catch (error) {
+        if (!(error instanceof ConfigError)) throw error;
+        const supabaseDir = path.join(config.workdir, 'supabase');
+        const entrypoint = typeof table.entrypoint === 'string' ? path.resolve(supabaseDir, table.entrypoint) : path.join(supabaseDir, 'functions', name, 'index.ts');
+        return { name, entrypoint, verifyJwt: table.verify_jwt !== false, watch: [path.dirname(entrypoint)], problem: error.message };
+    }
 }
 
 function spec(config: ProjectConfig, name: string, table: Record<string, unknown>): FunctionSpec {

@@ -20,6 +20,7 @@
 import { randomUUID } from 'node:crypto';
 import type { FetchHandler, UpgradeHandler } from '../http.js';
 import { createJwtVerifier, type JwtKeys } from '../jwt.js';
+import { createLogger, type Logger } from '../log.js';
 import type { ApiKeys } from './keys.js';
 
 export interface AccessLogEntry {
@@ -32,6 +33,8 @@ export interface AccessLogEntry {
     duration_ms: number;
     remote_addr: string;
     role: string;
+    /** The route prefix that served the request ("/rest/v1"), or the own-auth path; absent when nothing matched. */
+    prefix?: string;
 }
 
 export interface GatewayOptions {
@@ -43,7 +46,13 @@ export interface GatewayOptions {
     selfCorsPrefixes?: string[];
     /** Which paths need an API key (default: Supabase's, KONG_KEY_AUTH). */
     keyAuth?: KeyAuthRoutes;
+    /**
+     * Exact paths served as they come, without API-key handling or CORS: the handler
+     * authenticates the caller itself (the Basic-auth metrics endpoint).
+     */
+    ownAuthRoutes?: Record<string, FetchHandler>;
     accessLog?: (entry: AccessLogEntry) => void;
+    log?: Logger;
 }
 
 /** Headers supabase-js and PostgREST clients send; always allowed on preflight. */
@@ -113,7 +122,9 @@ export function createGateway(options: GatewayOptions): FetchHandler {
     const verify = createJwtVerifier(options.jwt);
     const prefixes = Object.keys(options.routes).sort((a, b) => b.length - a.length);
     const selfCors = options.selfCorsPrefixes ?? ['/functions/v1'];
-    const accessLog = options.accessLog ?? ((entry: AccessLogEntry) => console.log(JSON.stringify(entry)));
+    const log = options.log ?? createLogger('gateway');
+    const accessLog = options.accessLog ?? (({ level, msg, ...fields }: AccessLogEntry) => log.write({ level, msg, ...fields }));
+    const ownAuth = options.ownAuthRoutes ?? {};
     const opaque: Record<string, string> = { [options.keys.publishable]: options.keys.anon, [options.keys.secret]: options.keys.serviceRole };
     const keyAuth = options.keyAuth ?? KONG_KEY_AUTH;
     const needsKey = (pathname: string, prefix: string) => keyAuth.required.includes(prefix) && !keyAuth.open.some((open) => pathname.startsWith(open));
@@ -137,8 +148,11 @@ export function createGateway(options: GatewayOptions): FetchHandler {
         let response: Response;
         const prefix = prefixes.find((p) => url.pathname === p || url.pathname.startsWith(`${p}/`));
         const corsByGateway = prefix !== undefined && !selfCors.includes(prefix);
+        const own = ownAuth[url.pathname];
         try {
-            if (!prefix) {
+            if (own) {
+                response = await own(request, info);
+            } else if (!prefix) {
                 response = json(404, NO_ROUTE);
             } else if (corsByGateway && request.method === 'OPTIONS' && request.headers.has('access-control-request-method')) {
                 response = preflight(request);
@@ -173,13 +187,13 @@ export function createGateway(options: GatewayOptions): FetchHandler {
                 }
             }
         } catch (error) {
-            console.error(JSON.stringify({ level: 'error', msg: 'upstream failed', request_id: requestId, error: String(error) }));
+            log.error('upstream failed', { request_id: requestId, error });
             response = json(502, BAD_UPSTREAM);
         }
         const headers = new Headers(response.headers);
         headers.set('sb-request-id', requestId);
         headers.set('x-request-id', requestId);
-        if (corsByGateway || !prefix) {
+        if (!own && (corsByGateway || !prefix)) {
             if (!headers.has('access-control-allow-origin')) headers.set('access-control-allow-origin', '*');
             if (!headers.has('access-control-expose-headers')) headers.set('access-control-expose-headers', CORS_EXPOSE_HEADERS);
         }
@@ -193,6 +207,7 @@ export function createGateway(options: GatewayOptions): FetchHandler {
             duration_ms: Math.round((performance.now() - started) * 10) / 10,
             remote_addr: info.remoteAddr,
             role,
+            ...(own ? { prefix: url.pathname } : prefix ? { prefix } : {}),
         });
         return new Response(response.body, { status: response.status, statusText: response.statusText, headers });
     };
@@ -204,6 +219,7 @@ export interface GatewayUpgradeOptions {
     keys: ApiKeys;
     jwt: JwtKeys;
     accessLog?: (entry: AccessLogEntry) => void;
+    log?: Logger;
 }
 
 /**
@@ -215,7 +231,8 @@ export interface GatewayUpgradeOptions {
 export function createGatewayUpgrade(options: GatewayUpgradeOptions): UpgradeHandler {
     const verify = createJwtVerifier(options.jwt);
     const prefixes = Object.keys(options.routes).sort((a, b) => b.length - a.length);
-    const accessLog = options.accessLog ?? ((entry: AccessLogEntry) => console.log(JSON.stringify(entry)));
+    const log = options.log ?? createLogger('gateway');
+    const accessLog = options.accessLog ?? (({ level, msg, ...fields }: AccessLogEntry) => log.write({ level, msg, ...fields }));
     const opaque: Record<string, string> = { [options.keys.publishable]: options.keys.anon, [options.keys.secret]: options.keys.serviceRole };
     const refuse = (socket: import('node:stream').Duplex, status: number, body: unknown) => {
         const text = JSON.stringify(body);
@@ -225,11 +242,11 @@ export function createGatewayUpgrade(options: GatewayUpgradeOptions): UpgradeHan
         socket.on('error', () => {});
         const url = new URL(request.url ?? '/', 'http://gateway');
         const requestId = randomUUID();
-        const log = (status: number, role: string) =>
-            accessLog({ level: 'info', msg: 'request', request_id: requestId, method: 'GET', path: url.pathname, status, duration_ms: 0, remote_addr: info.remoteAddr, role });
+        const logRequest = (status: number, role: string) =>
+            accessLog({ level: 'info', msg: 'request', request_id: requestId, method: 'GET', path: url.pathname, status, duration_ms: 0, remote_addr: info.remoteAddr, role, ...(prefix ? { prefix } : {}) });
         const prefix = prefixes.find((p) => url.pathname === p || url.pathname.startsWith(`${p}/`));
         if (!prefix) {
-            log(404, 'anon');
+            logRequest(404, 'anon');
             return refuse(socket, 404, NO_ROUTE);
         }
         void (async () => {
@@ -240,7 +257,7 @@ export function createGatewayUpgrade(options: GatewayUpgradeOptions): UpgradeHan
                 if (apikey.startsWith('sb_')) jwt = opaque[apikey];
                 else jwt = await verify(apikey).then(() => apikey, () => undefined);
                 if (!jwt) {
-                    log(401, 'anon');
+                    logRequest(401, 'anon');
                     return refuse(socket, 401, INVALID_API_KEY);
                 }
                 request.headers['x-api-key'] = jwt;
@@ -249,7 +266,7 @@ export function createGatewayUpgrade(options: GatewayUpgradeOptions): UpgradeHan
             target.pathname = url.pathname.slice(prefix.length) || '/';
             request.url = `${target.pathname}${target.search}`;
             request.headers['x-request-id'] = requestId;
-            log(101, roleOf(jwt ? `Bearer ${jwt}` : null) ?? 'anon');
+            logRequest(101, roleOf(jwt ? `Bearer ${jwt}` : null) ?? 'anon');
             options.routes[prefix]!(request, socket, head, info);
         })().catch(() => socket.destroy());
     };

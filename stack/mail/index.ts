@@ -62,7 +62,12 @@ function json(status: number, body: unknown): Response {
     return new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json' } });
 }
 
-export function createMailCatcher(): MailCatcher {
+export interface MailCatcherOptions {
+    /** Called for every message delivered to the catcher (the metrics count them). */
+    onSent?: (message: MailMessage) => void;
+}
+
+export function createMailCatcher(options: MailCatcherOptions = {}): MailCatcher {
     let store: StoredMessage[] = [];
 
     const summary = (m: StoredMessage) => ({
@@ -159,6 +164,7 @@ export function createMailCatcher(): MailCatcher {
     return {
         async send(message) {
             store.push({ ...message, to: [...message.to], id: randomBytes(11).toString('base64url'), created: new Date() });
+            options.onSent?.(message);
         },
         handler,
         messages: () => [...store].reverse(),

@@ -4,6 +4,7 @@
 // claims (and `realtime.topic`), see which probes the user can select (read) and whether
 // the user may insert one (write), then roll everything back.
 import type pg from 'pg';
+import type { Logger } from './connection.js';
 import type { Identity } from './tokens.js';
 
 export type Extension = 'broadcast' | 'presence';
@@ -29,7 +30,7 @@ export async function actAs(client: pg.PoolClient | pg.Client, identity: Pick<Id
     );
 }
 
-export function createAuthorizer(pool: pg.Pool, log: (entry: Record<string, unknown>) => void): Authorizer {
+export function createAuthorizer(pool: pg.Pool, log: Logger): Authorizer {
     const inRolledBackTransaction = async <T>(fn: (client: pg.PoolClient) => Promise<T>, denied: T): Promise<T> => {
         const client = await pool.connect();
         try {

@@ -2,6 +2,7 @@
 // RealtimeChannel does: heartbeats on `phoenix`, phx_join / phx_leave per topic,
 // access_token, broadcast and presence pushes. Frames of a socket are handled one after
 // another (a push right after its join waits for the join to finish).
+import type { LogEntry } from '../log.js';
 import { randomUUID } from 'node:crypto';
 import type { Authorizer, Extension } from './authorization.js';
 import type { Clock } from './clock.js';
@@ -12,7 +13,8 @@ import { parseJoinPayload, subTopicOf } from './join.js';
 import { decodeInbound, DecodeError, encodeFrame, encodeReply, type BroadcastBody, type Frame, type Vsn } from './serializer.js';
 import type { Identity, TokenVerifier } from './tokens.js';
 
-export type Logger = (entry: Record<string, unknown>) => void;
+/** The stack logger's `write` (stack/log.ts): one `{level, msg, ...fields}` event. */
+export type Logger = (entry: LogEntry) => void;
 
 /** Validates a postgres_changes subscription for a user against the database. */
 export interface ChangeValidator {

@@ -8,6 +8,7 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import { createPgPool } from '../db/connect.js';
 import type { FetchHandler } from '../http.js';
 import type { JwtKeys } from '../jwt.js';
+import { createLogger } from '../log.js';
 import { createAuthorizer } from './authorization.js';
 import { createBroadcastApi } from './broadcast-api.js';
 import { ChangeDispatcher } from './changes.js';
@@ -52,7 +53,7 @@ const MAX_PAYLOAD_BYTES = 3000 * 1024;
 const MESSAGE_RETENTION_HOURS = 72;
 
 export async function createRealtimeService(options: RealtimeServiceOptions): Promise<RealtimeService> {
-    const log: Logger = options.log ?? ((entry) => console.error(JSON.stringify(entry)));
+    const log: Logger = options.log ?? createLogger('realtime').write;
     const clock = options.clock ?? systemClock;
     const pool = createPgPool({ connectionString: options.dbUrl, max: 8, idleTimeoutMillis: 30_000, application_name: 'tillbase realtime' });
     const hub = new Hub();

@@ -2,7 +2,9 @@
 // authenticator with the transaction-local settings → PostgREST's response (status,
 // Content-Range, Preference-Applied, GUC overrides) or its error object.
 import type pg from 'pg';
+import { isConnectionError } from '../db/connect.js';
 import type { FetchHandler } from '../http.js';
+import { createLogger, type Logger } from '../log.js';
 import { checkQueryStringLength, looksLikeFilter, parseQueryParams, parseRangeHeader, parseTarget, type QueryParams, type Target } from './api-request.js';
 import type { Identity } from './auth.js';
 import {
@@ -45,6 +47,9 @@ export interface HandlerDeps {
     schemas: string[];
     extraSearchPath: string[];
     maxRows: number | undefined;
+    log?: Logger;
+    /** A request lost its database connection (Postgres down or restarting): reported once per streak by the service. */
+    connectionFailed?: (error: unknown) => void;
 }
 
 interface StatementResult {
@@ -56,6 +61,7 @@ interface StatementResult {
 }
 
 export function createHandler(deps: HandlerDeps): FetchHandler {
+    const log = deps.log ?? createLogger('rest');
     return async (request) => {
         let response: Response;
         try {
@@ -63,7 +69,7 @@ export function createHandler(deps: HandlerDeps): FetchHandler {
         } catch (error) {
             if (error instanceof ApiError) response = errorResponse(error);
             else {
-                console.error(JSON.stringify({ level: 'error', msg: 'rest: unexpected error', error: String((error as Error)?.stack ?? error) }));
+                log.error('unexpected error', { request_id: request.headers.get('x-request-id') ?? undefined, error, stack: (error as Error)?.stack });
                 response = errorResponse(new ApiError(500, 'PGRST000', 'Internal server error'));
             }
         }
@@ -657,7 +663,10 @@ async function execute(
 ): Promise<Response> {
     const cache = await deps.cache();
     const client = await deps.pool.connect().catch((error: Error) => {
-        throw new ApiError(503, 'PGRST001', 'Database client error. Retrying the connection.', error.message);
+        deps.connectionFailed?.(error);
+        // pg says "timeout exceeded when trying to connect" when no pooled connection freed up in time.
+        if (/timeout exceeded when trying to connect/i.test(error.message)) throw new ApiError(504, 'PGRST003', 'Timed out acquiring connection from connection pool.');
+        throw new ApiError(503, 'PGRST000', 'Database connection error. Retrying the connection.', error.message);
     });
     let released = false;
     const release = (destroy?: boolean) => {
@@ -739,7 +748,11 @@ async function execute(
         release(!(error instanceof ApiError) && typeof (error as { code?: unknown })?.code !== 'string');
         if (error instanceof ApiError) throw error;
         const pgErr = error as { code?: string; message: string; detail?: string; hint?: string };
-        if (pgErr && typeof pgErr.code === 'string') throw fromPgError(pgErr, identity.authenticated);
+        if (isConnectionError(error)) deps.connectionFailed?.(error);
+        // A SQLSTATE (even 57P01 on `drop database … with (force)`) is the server's answer, mapped as PostgREST does.
+        if (pgErr && typeof pgErr.code === 'string' && /^[0-9A-Z]{5}$/.test(pgErr.code)) throw fromPgError(pgErr, identity.authenticated);
+        // The connection broke mid-request (Postgres killed or restarting): PostgREST's client error.
+        if (isConnectionError(error)) throw new ApiError(503, 'PGRST001', 'Database client error. Retrying the connection.', pgErr.message);
         throw error;
     }
 }

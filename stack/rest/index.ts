@@ -7,7 +7,8 @@ import type { JwtKeys } from '../jwt.js';
 import { createAuthenticator } from './auth.js';
 import { createHandler } from './handler.js';
 import { loadSchemaCache, type SchemaCache } from './schema-cache.js';
-import { createPgClient, createPgPool } from '../db/connect.js';
+import { createPgClient, createPgPool, type ConnectionErrorHandler } from '../db/connect.js';
+import { createLogger, createStreak, type Logger } from '../log.js';
 
 export interface RestServiceOptions {
     /** Superuser URL of the project database; the pool connects as `authenticator` on the same host/port/database. */
@@ -15,11 +16,18 @@ export interface RestServiceOptions {
     config: ProjectConfig;
     jwt: JwtKeys;
     poolSize?: number;
+    log?: Logger;
+    /** Called for each pooled connection lost while idle (metrics count them). */
+    onConnectionError?: ConnectionErrorHandler;
 }
 
 export interface RestService {
     handler: FetchHandler;
     reloadSchema(): Promise<void>;
+    /** Rejects with the reason when the service cannot reach the database (`select 1` on its pool). */
+    health(): Promise<void>;
+    /** The `authenticator` pool (its usage is reported by the metrics). */
+    pool: pg.Pool;
     close(): Promise<void>;
 }
 
@@ -32,7 +40,14 @@ function authenticatorUrl(dbUrl: string): string {
 
 export async function createRestService(options: RestServiceOptions): Promise<RestService> {
     const connectionString = authenticatorUrl(options.dbUrl);
-    const pool = createPgPool({ connectionString, max: options.poolSize ?? 10, idleTimeoutMillis: 30_000 });
+    const log = options.log ?? createLogger('rest');
+    // Lost connections (Postgres restarting, db:reset) are logged once per streak; a success ends it.
+    const database = createStreak(log, 'database connection');
+    // PostgREST's db-pool-acquisition-timeout: 10 s, then 504 PGRST003 rather than a hang.
+    const pool = createPgPool({ connectionString, max: options.poolSize ?? 10, idleTimeoutMillis: 30_000, connectionTimeoutMillis: 10_000 }, (error) => {
+        database.fail(error);
+        options.onConnectionError?.(error);
+    });
     const schemas = options.config.api.schemas;
     const api = options.config.api as { max_rows?: number; extra_search_path?: string[] };
 
@@ -70,9 +85,17 @@ export async function createRestService(options: RestServiceOptions): Promise<Re
     // migrations may have run meanwhile.
     let closed = false;
     let listener: pg.Client | undefined;
-    const retry = () => {
+    const listening = createStreak(log, 'schema cache listener');
+    let retrying = false;
+    const retry = (error?: unknown) => {
         listener = undefined;
-        if (!closed) setTimeout(() => void listen(), 1000).unref();
+        if (closed || retrying) return;
+        listening.fail(error ?? new Error('connection lost'));
+        retrying = true;
+        setTimeout(() => {
+            retrying = false;
+            void listen();
+        }, 1000).unref();
     };
     const listen = async (): Promise<void> => {
         if (closed) return;
@@ -85,18 +108,24 @@ export async function createRestService(options: RestServiceOptions): Promise<Re
         try {
             await client.connect();
             await client.query('listen pgrst');
-        } catch {
+        } catch (error) {
             await client.end().catch(() => {});
-            return retry();
+            return retry(error);
         }
-        if (listener === undefined && cache) void reload().catch(() => {});
+        if (listener === undefined && cache) {
+            void reload().then(
+                () => listening.succeed({ schema_reloaded: true }),
+                (error: unknown) => log.warn('schema cache reload after reconnecting failed', { error }),
+            );
+        }
         listener = client;
     };
     await listen();
 
     const handler = createHandler({
         pool,
-        cache: async () => (loading ? await loading : cache!),
+        // A reload that fails (database restarting) keeps serving the cache it had.
+        cache: async () => (loading ? await loading.catch((error: unknown) => cache ?? Promise.reject(error)) : cache!),
         refreshOnMiss: async () => {
             if (!cache || Date.now() - cache.loadedAt < 1000) return undefined;
             await reload().catch(() => {});
@@ -106,11 +135,18 @@ export async function createRestService(options: RestServiceOptions): Promise<Re
         schemas,
         extraSearchPath: api.extra_search_path ?? ['public', 'extensions'],
         maxRows: api.max_rows,
+        log,
+        connectionFailed: (error) => database.fail(error),
     });
 
     return {
         handler,
         reloadSchema: reload,
+        pool,
+        async health() {
+            await pool.query('select 1');
+            database.succeed();
+        },
         async close() {
             closed = true;
             await listener?.end().catch(() => {});

@@ -4,7 +4,8 @@
 // through the gateway. Each job runs at most once per schedule slot and never twice at
 // the same time: a run still in flight makes the next due slot skip.
 import { dueSlot, parseSchedule, ScheduleError, type Schedule } from './cron.js';
-import { createPgPool } from '../db/connect.js';
+import { createPgPool, type ConnectionErrorHandler } from '../db/connect.js';
+import { createLogger, createStreak, entryLogger, type LogEntry } from '../log.js';
 
 export interface ScheduledJob {
     name: string;
@@ -14,7 +15,16 @@ export interface ScheduledJob {
     timeoutMs: number;
 }
 
-export type SchedulerLog = (entry: Record<string, unknown> & { level: 'info' | 'warn' | 'error'; msg: string }) => void;
+export type SchedulerLog = (entry: LogEntry) => void;
+
+/** One finished run, for the metrics: the status the function answered (undefined: no answer). */
+export interface JobRun {
+    job: string;
+    status?: number;
+    seconds: number;
+    /** How long after the start of its schedule slot the run started. */
+    latenessSeconds: number;
+}
 
 export interface SchedulerOptions {
     loadJobs: () => Promise<ScheduledJob[]>;
@@ -22,6 +32,7 @@ export interface SchedulerOptions {
     invoke: (job: ScheduledJob) => Promise<number>;
     now?: () => Date;
     log?: SchedulerLog;
+    onRun?: (run: JobRun) => void;
 }
 
 export interface Scheduler {
@@ -33,17 +44,21 @@ export interface Scheduler {
     start(intervalMs?: number): void;
     /** Stops ticking and waits for the runs in flight. */
     stop(): Promise<void>;
+    /** Rejects with the reason when the jobs cannot be read. */
+    health(): Promise<void>;
 }
 
 export function createScheduler(options: SchedulerOptions): Scheduler {
     const now = options.now ?? (() => new Date());
-    const log: SchedulerLog = options.log ?? ((entry) => console.error(JSON.stringify(entry)));
+    const log: SchedulerLog = options.log ?? createLogger('scheduler').write;
+    // A failure to read the jobs is retried every tick: logged once per streak.
+    const reading = createStreak(entryLogger('scheduler', log), 'reading the scheduled jobs');
     const lastSlot = new Map<string, number>();
     const inFlight = new Map<string, Promise<void>>();
     const parsed = new Map<string, Schedule | ScheduleError>();
     let timer: NodeJS.Timeout | undefined;
     let stopped = false;
-    let loadError: string | undefined;
+    let loadError: unknown;
 
     const scheduleOf = (job: ScheduledJob): Schedule | undefined => {
         if (!parsed.has(job.schedule)) {
@@ -58,18 +73,22 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
         return schedule instanceof ScheduleError ? undefined : schedule;
     };
 
-    const run = (job: ScheduledJob) => {
+    const run = (job: ScheduledJob, latenessSeconds: number) => {
         const started = Date.now();
         const running = options
             .invoke(job)
             .then((status) => {
                 const ms = Date.now() - started;
+                options.onRun?.({ job: job.name, status, seconds: ms / 1000, latenessSeconds });
                 log({ level: status < 400 ? 'info' : 'warn', msg: 'scheduled job ran', job: job.name, function: job.functionName, status, ms });
                 if (ms > job.timeoutMs) {
                     log({ level: 'warn', msg: `scheduled job took ${ms} ms; pg_net stops waiting after timeout_ms = ${job.timeoutMs}`, job: job.name });
                 }
             })
-            .catch((error: unknown) => log({ level: 'error', msg: 'scheduled job failed', job: job.name, error: String(error) }))
+            .catch((error: unknown) => {
+                options.onRun?.({ job: job.name, seconds: (Date.now() - started) / 1000, latenessSeconds });
+                log({ level: 'error', msg: 'scheduled job failed', job: job.name, error });
+            })
             .finally(() => inFlight.delete(job.name));
         inFlight.set(job.name, running);
     };
@@ -80,10 +99,10 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
         try {
             jobs = await options.loadJobs();
             loadError = undefined;
+            reading.succeed();
         } catch (error) {
-            // Once per distinct failure, not once a second.
-            if (String(error) !== loadError) log({ level: 'error', msg: 'cannot read scheduled jobs', error: String(error) });
-            loadError = String(error);
+            reading.fail(error);
+            loadError = error;
             return;
         }
         for (const job of jobs) {
@@ -95,7 +114,8 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
                 log({ level: 'warn', msg: 'scheduled job still running from its previous slot: this run is skipped', job: job.name });
                 continue;
             }
-            run(job);
+            const slotStart = schedule!.kind === 'seconds' ? slot * schedule!.every * 1000 : slot * 60_000;
+            run(job, Math.max(0, at.getTime() - slotStart) / 1000);
         }
     };
 
@@ -119,12 +139,18 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
             if (timer) clearTimeout(timer);
             await idle();
         },
+        async health() {
+            if (loadError !== undefined) throw loadError instanceof Error ? loadError : new Error(String(loadError));
+        },
     };
 }
 
 /** Jobs from scheduler.jobs; none when the project has no such table. */
-export function jobsFromDatabase(dbUrl: string): { loadJobs: () => Promise<ScheduledJob[]>; close: () => Promise<void> } {
-    const pool = createPgPool({ connectionString: dbUrl, max: 1, idleTimeoutMillis: 10_000 });
+export function jobsFromDatabase(
+    dbUrl: string,
+    onConnectionError?: ConnectionErrorHandler,
+): { loadJobs: () => Promise<ScheduledJob[]>; close: () => Promise<void>; pool: import('pg').Pool } {
+    const pool = createPgPool({ connectionString: dbUrl, max: 1, idleTimeoutMillis: 10_000, connectionTimeoutMillis: 5_000 }, onConnectionError);
     return {
         loadJobs: async () => {
             try {
@@ -139,6 +165,7 @@ export function jobsFromDatabase(dbUrl: string): { loadJobs: () => Promise<Sched
             }
         },
         close: () => pool.end(),
+        pool,
     };
 }
 

@@ -1,112 +1,17 @@
 // `npm start` as a user runs it: a child process on a temporary Supabase project (free
 // ports, the fixture functions, one scheduled job), ready, answering on every route, and
 // gone without a trace after Ctrl-C (SIGINT).
-import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
-import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { freePort } from '../../stack/db/cluster.js';
 import { LOCAL_PUBLISHABLE_KEY, LOCAL_SECRET_KEY } from '../../stack/keys.js';
-import { PROJECT_ROOT } from '../../stack/paths.js';
+import { alive, killGroup, launch, makeProject, runCli, type Launched, type Ports } from '../harness/local-stack.js';
 import { descendants } from '../harness/processes.js';
 
-const FIXTURES = path.join(PROJECT_ROOT, 'test', 'fixtures', 'functions');
-const SCHEDULE_MIGRATION = fs
-    .readdirSync(path.join(PROJECT_ROOT, 'supabase', 'migrations'))
-    .find((f) => f.endsWith('_scheduled_jobs.sql'))!;
-
-interface Ports {
-    api: number;
-    db: number;
-    mail: number;
-}
-
-function makeProject(ports: Ports): string {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tillbase-e2e-'));
-    fs.chmodSync(dir, 0o755); // PostgreSQL runs as its own OS user under root
-    fs.mkdirSync(path.join(dir, 'supabase', 'migrations'), { recursive: true });
-    fs.writeFileSync(
-        path.join(dir, 'supabase', 'config.toml'),
-        [
-            'project_id = "e2e"',
-            `[api]\nport = ${ports.api}`,
-            `[db]\nport = ${ports.db}`,
-            `[local_smtp]\nport = ${ports.mail}`,
-            `[functions.hello]\nentrypoint = "${path.join(FIXTURES, 'hello', 'index.ts')}"`,
-            `[functions.public]\nentrypoint = "${path.join(FIXTURES, 'public', 'index.ts')}"\nverify_jwt = false`,
-        ].join('\n'),
-    );
-    const migrations = path.join(dir, 'supabase', 'migrations');
-    fs.copyFileSync(path.join(PROJECT_ROOT, 'supabase', 'migrations', SCHEDULE_MIGRATION), path.join(migrations, SCHEDULE_MIGRATION));
-    fs.writeFileSync(
-        path.join(migrations, '20991231000000_e2e_job.sql'),
-        `insert into scheduler.jobs (name, schedule, function_name) values ('e2e-every-second', '1 seconds', 'public');\n`,
-    );
-    return dir;
-}
-
-/** The CLI as a child process, asynchronously: a blocked event loop would miss the servers' socket events. */
-function runCli(args: string[], workdir: string): Promise<{ status: number | null; stdout: string; stderr: string }> {
-    return new Promise((resolve) => {
-        const child = spawn(path.join(PROJECT_ROOT, 'node_modules', '.bin', 'tsx'), ['stack/cli/main.ts', ...args, '--workdir', workdir], {
-            cwd: PROJECT_ROOT,
-            stdio: ['ignore', 'pipe', 'pipe'],
-        });
-        let stdout = '';
-        let stderr = '';
-        child.stdout!.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-        child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-        const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
-        child.once('close', (status) => {
-            clearTimeout(timer);
-            resolve({ status, stdout, stderr });
-        });
-    });
-}
-
-interface Launched {
-    child: ChildProcess;
-    out: { stdout: string; stderr: string };
-    exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-}
-
-/** `npm start` in its own process group, like a shell job: Ctrl-C signals the whole group. Resolves once ready. */
-async function launch(workdir: string): Promise<Launched> {
-    const child = spawn('npm', ['start', '--', '--workdir', workdir], { cwd: PROJECT_ROOT, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
-    const out = { stdout: '', stderr: '' };
-    child.stdout!.on('data', (chunk: Buffer) => (out.stdout += chunk.toString()));
-    child.stderr!.on('data', (chunk: Buffer) => (out.stderr += chunk.toString()));
-    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-        child.once('exit', (code, signal) => resolve({ code, signal })),
-    );
-    await vi.waitFor(
-        () => {
-            if (child.exitCode !== null) throw new Error(`npm start exited early:\n${out.stderr}`);
-            expect(out.stderr).toMatch(/ready in \d+ ms/);
-        },
-        { timeout: 110_000, interval: 100 },
-    );
-    return { child, out, exited };
-}
-
-function killGroup(launched: Launched | undefined): void {
-    try {
-        if (launched?.child.pid) process.kill(-launched.child.pid, 'SIGKILL');
-    } catch {
-        // already gone
-    }
-}
-
-
-function alive(pid: number): boolean {
-    try {
-        return !/^\d+ \(.*\) Z/.test(fs.readFileSync(`/proc/${pid}/stat`, 'utf8'));
-    } catch {
-        return false;
-    }
-}
+// Each test runs CLI processes (tsx) that take seconds each on a loaded 2-core machine.
+vi.setConfig({ testTimeout: 120_000 });
 
 describe('npm start', () => {
     let ports: Ports;
@@ -200,7 +105,7 @@ describe('npm start', () => {
     });
 
     it('runs the scheduled job declared by the project migration', async () => {
-        await vi.waitFor(() => expect(stack.out.stderr).toMatch(/"msg":"scheduled job ran","job":"e2e-every-second","function":"public","status":200/), {
+        await vi.waitFor(() => expect(stack.out.stdout).toMatch(/"component":"scheduler","msg":"scheduled job ran","job":"e2e-every-second","function":"public","status":200/), {
             timeout: 15_000,
             interval: 100,
         });

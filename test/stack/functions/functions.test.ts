@@ -177,7 +177,7 @@ describe('runtime errors', () => {
 
     it('answers 503 BOOT_ERROR when the module fails to load, with the error in the log', async () => {
         const { error } = await anon().functions.invoke('boot-fail');
-        expect(await failure(error)).toEqual({ status: 503, body: { code: 'BOOT_ERROR', message: expect.any(String) } });
+        expect(await failure(error)).toEqual({ status: 503, body: { code: 'BOOT_ERROR', message: expect.any(String), reason: expect.stringContaining('FIXTURE_REQUIRED_BUT_MISSING') } });
         const logged = stack.logs.find((l) => l.function === 'boot-fail' && l.msg === 'function failed to boot');
         expect(String(logged?.error)).toContain('FIXTURE_REQUIRED_BUT_MISSING is not set');
     });
@@ -248,5 +248,65 @@ describe('code changes', () => {
         fs.writeFileSync(added, "Deno.serve(() => Response.json({ added: true }));\n");
         expect((await client.functions.invoke('added', { method: 'GET' })).data).toEqual({ added: true });
         fs.rmSync(project, { recursive: true, force: true });
+    });
+});
+
+describe('isolation of broken functions', () => {
+    it('serves the good function while each broken one answers 503 BOOT_ERROR with its reason, and health names them', async () => {
+        const project = fs.mkdtempSync(path.join(os.tmpdir(), 'tillbase-broken-'));
+        const fixtures = path.join(PROJECT_ROOT, 'test', 'fixtures', 'functions');
+        fs.mkdirSync(path.join(project, 'supabase'), { recursive: true });
+        fs.mkdirSync(path.join(project, 'syntax'));
+        fs.writeFileSync(path.join(project, 'syntax', 'index.ts'), 'Deno.serve(() => new Response("never"))) ));\n');
+        fs.writeFileSync(path.join(project, 'bad-map.json'), '{ "imports": ');
+        fs.writeFileSync(
+            path.join(project, 'supabase', 'config.toml'),
+            [
+                'project_id = "broken"',
+                `[functions.good]\nentrypoint = "${path.join(fixtures, 'hello', 'index.ts')}"\nverify_jwt = false`,
+                `[functions.missing]\nentrypoint = "./nowhere/index.ts"\nverify_jwt = false`,
+                `[functions.syntax]\nentrypoint = "${path.join(project, 'syntax', 'index.ts')}"\nverify_jwt = false`,
+                `[functions.bad-map]\nentrypoint = "${path.join(fixtures, 'hello', 'index.ts')}"\nimport_map = "${path.join(project, 'bad-map.json')}"\nverify_jwt = false`,
+            ].join('\n'),
+        );
+        try {
+            const own = await serveFunctions(loadProjectConfig(project));
+            started.push(own);
+            const call = async (name: string) => {
+                const response = await fetch(`${own.url}/functions/v1/${name}`, { method: 'POST', headers: { apikey: LOCAL_PUBLISHABLE_KEY }, body: '{}' });
+                return { status: response.status, body: (await response.json()) as Record<string, unknown> };
+            };
+            expect((await call('good')).status).toBe(200);
+            const missing = await call('missing');
+            expect(missing).toEqual({ status: 503, body: { code: 'BOOT_ERROR', message: expect.any(String), reason: expect.stringMatching(/\[functions\.missing\] entrypoint: .* does not exist/) } });
+            const syntax = await call('syntax');
+            expect(syntax).toMatchObject({ status: 503, body: { code: 'BOOT_ERROR', reason: expect.stringMatching(/parse|expected|unexpected/i) } });
+            const badMap = await call('bad-map');
+            expect(badMap).toMatchObject({ status: 503, body: { code: 'BOOT_ERROR', reason: expect.stringMatching(/bad-map\.json|import map|json/i) } });
+            // The broken ones did not take the good one down.
+            expect((await call('good')).status).toBe(200);
+
+            const health = await own.functions.health();
+            expect(health.degraded).toMatch(/^3 of 4 function\(s\) cannot run: /);
+            for (const name of ['missing', 'syntax', 'bad-map']) expect(health.degraded).toContain(`${name} (`);
+            const states = (health.detail as { functions: Array<{ name: string; state: string; boots: number }> }).functions;
+            expect(states.find((f) => f.name === 'good')).toMatchObject({ state: 'running', boots: 1 });
+            expect(states.find((f) => f.name === 'missing')).toMatchObject({ state: 'config_error', boots: 0 });
+            expect(states.find((f) => f.name === 'syntax')).toMatchObject({ state: 'boot_error' });
+        } finally {
+            fs.rmSync(project, { recursive: true, force: true });
+        }
+    });
+
+    it('answers a repeated call of a function that failed to boot without booting it again', async () => {
+        const first = await anon().functions.invoke('boot-fail');
+        expect((await failure(first.error)).status).toBe(503);
+        const boots = async () =>
+            ((await stack.functions.health()).detail as { functions: Array<{ name: string; boots: number }> }).functions.find((f) => f.name === 'boot-fail')!.boots;
+        const before = await boots();
+        const second = await anon().functions.invoke('boot-fail');
+        expect(await failure(second.error)).toMatchObject({ status: 503, body: { code: 'BOOT_ERROR' } });
+        expect(await boots()).toBe(before);
+        expect(stack.logs.filter((l) => l.function === 'boot-fail' && l.msg === 'function failed to boot')).toHaveLength(1);
     });
 });

@@ -61,10 +61,27 @@ describe('resolveFunctions', () => {
         expect(specs.get('b')!.denoConfig).toEqual({ kind: 'import-map', file: path.join(dir, 'supabase/functions/import_map.json') });
     });
 
-    it('names the key when an entrypoint does not exist', () => {
-        const dir = project({ 'supabase/config.toml': 'project_id = "p"\n[functions.ghost]\nentrypoint = "./nowhere.ts"\n' });
-        expect(() => resolveFunctions(loadProjectConfig(dir))).toThrow(ConfigError);
-        expect(() => resolveFunctions(loadProjectConfig(dir))).toThrow(/\[functions\.ghost\] entrypoint/);
+    it('keeps a function whose entrypoint does not exist as broken, naming the key, beside the good ones', () => {
+        const dir = project({
+            'supabase/config.toml': 'project_id = "p"\n[functions.ghost]\nentrypoint = "./nowhere.ts"\n',
+            'supabase/functions/orders/index.ts': fn,
+        });
+        const specs = resolveFunctions(loadProjectConfig(dir));
+        expect(specs.get('ghost')!.problem).toMatch(/^\[functions\.ghost\] entrypoint: .*nowhere\.ts does not exist$/);
+        expect(specs.get('orders')!.problem).toBeUndefined();
+    });
+
+    it('reports a missing import map and a wrong verify_jwt type as problems of that function only', () => {
+        const dir = project({
+            'supabase/config.toml':
+                'project_id = "p"\n[functions.a]\nentrypoint = "./functions/a/index.ts"\nimport_map = "./nowhere.json"\n' +
+                '[functions.b]\nentrypoint = "./functions/a/index.ts"\nverify_jwt = "yes"\n[functions."bad name"]\nentrypoint = "./functions/a/index.ts"\n',
+            'supabase/functions/a/index.ts': fn,
+        });
+        const specs = resolveFunctions(loadProjectConfig(dir));
+        expect(specs.get('a')!.problem).toMatch(/\[functions\.a\] import_map: .*nowhere\.json does not exist/);
+        expect(specs.get('b')!.problem).toBe('[functions.b] verify_jwt must be true or false');
+        expect(specs.get('bad name')!.problem).toMatch(/a function name may only hold/);
     });
 });
 

@@ -22,6 +22,8 @@ export interface EngineContext {
     sql(text: string): Promise<void>;
     sign(claims: Record<string, unknown>): Promise<string>;
     readonly service: RestService;
+    /** Name of this file's database (a clone of the template). */
+    readonly database: string;
 }
 
 export function signJwt(claims: Record<string, unknown>): Promise<string> {
@@ -57,6 +59,7 @@ export function useEngine(options: { poolSize?: number } = {}): EngineContext {
         get service() {
             return ready();
         },
+        database: dbName,
         sign: signJwt,
         async sql(text) {
             const client = createPgClient(dbUrl);
