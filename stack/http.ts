@@ -19,9 +19,19 @@ export interface Listening {
 /** Largest request body any service accepts (PostgREST and GoTrue are far below this). */
 export const MAX_BODY_BYTES = 10 * 1024 * 1024;
 
+export interface ListenOptions {
+    port: number;
+    host?: string;
+    /**
+     * Paths whose request bodies are handed over as a stream, without the MAX_BODY_BYTES cap
+     * (uploads: the service enforces its own limits while it reads). Others are buffered.
+     */
+    streamBodies?: (pathname: string) => boolean;
+}
+
 /** Serves `handler` on host:port (port 0 = any free port). */
-export function listen(handler: FetchHandler, { port, host = '127.0.0.1' }: { port: number; host?: string }): Promise<Listening> {
-    const server = http.createServer((req, res) => void serveOne(handler, req, res));
+export function listen(handler: FetchHandler, { port, host = '127.0.0.1', streamBodies }: ListenOptions): Promise<Listening> {
+    const server = http.createServer((req, res) => void serveOne(handler, req, res, streamBodies));
     server.keepAliveTimeout = 5_000;
     return new Promise((resolve, reject) => {
         server.once('error', (error: NodeJS.ErrnoException) =>
@@ -43,9 +53,10 @@ export function listen(handler: FetchHandler, { port, host = '127.0.0.1' }: { po
     });
 }
 
-async function serveOne(handler: FetchHandler, req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+async function serveOne(handler: FetchHandler, req: http.IncomingMessage, res: http.ServerResponse, streamBodies?: (pathname: string) => boolean): Promise<void> {
     try {
-        const request = await toRequest(req);
+        const streamed = streamBodies?.(new URL(req.url ?? '/', 'http://127.0.0.1').pathname) ?? false;
+        const request = streamed ? toStreamingRequest(req) : await toRequest(req);
         const response = await handler(request, { remoteAddr: req.socket.remoteAddress ?? '127.0.0.1' });
         await writeResponse(res, response);
     } catch (error) {
@@ -62,9 +73,21 @@ async function serveOne(handler: FetchHandler, req: http.IncomingMessage, res: h
 
 class BodyTooLarge extends Error {}
 
-async function toRequest(req: http.IncomingMessage): Promise<Request> {
+function headersOf(req: http.IncomingMessage): Headers {
     const headers = new Headers();
     for (let i = 0; i < req.rawHeaders.length; i += 2) headers.append(req.rawHeaders[i]!, req.rawHeaders[i + 1]!);
+    return headers;
+}
+
+/** The body stays a stream: a client that drops the connection errors it mid-read. */
+function toStreamingRequest(req: http.IncomingMessage): Request {
+    const method = req.method ?? 'GET';
+    const body = method === 'GET' || method === 'HEAD' ? undefined : (Readable.toWeb(req) as ReadableStream<Uint8Array>);
+    return new Request(`http://${req.headers.host ?? '127.0.0.1'}${req.url ?? '/'}`, { method, headers: headersOf(req), body, duplex: 'half' } as RequestInit);
+}
+
+async function toRequest(req: http.IncomingMessage): Promise<Request> {
+    const headers = headersOf(req);
     const method = req.method ?? 'GET';
     let body: Buffer | undefined;
     if (method !== 'GET' && method !== 'HEAD') {

@@ -1,6 +1,6 @@
 // `start`, `status` and `stop`: the whole local stack as one foreground process, the
 // Docker-free `supabase start`. PostgreSQL first (reset when the migrations changed),
-// then mail, REST, auth, functions behind the gateway on [api] port, then the scheduler.
+// then mail, REST, auth, functions, storage behind the gateway on [api] port, then the scheduler.
 // Each component is stopped in reverse order on Ctrl-C. A component that fails to start
 // is reported with its error in the status table while the rest of the stack runs. The
 // running stack's URLs and keys are written to <workdir>/.local/stack.json for `status`.
@@ -17,6 +17,8 @@ import { jwtKeysFromConfig } from '../jwt.js';
 import { createMailCatcher } from '../mail/index.js';
 import { createRestService } from '../rest/index.js';
 import { createScheduler, invokeThroughGateway, jobsFromDatabase } from '../scheduler/index.js';
+import { createStorageService } from '../storage/index.js';
+import { storageSettings } from '../storage/settings.js';
 import { isSchemaCurrent, openProject, recordSchema, type LocalProject } from './project.js';
 
 const say = (message: string) => console.error(`• ${message}`);
@@ -34,6 +36,8 @@ export interface StackStatus {
     SECRET_KEY: string;
     JWT_SECRET: string;
     MAILPIT_URL: string;
+    /** /storage/v1 on the gateway (empty when [storage] enabled = false). */
+    STORAGE_URL: string;
     /** Component name → "running" or why it is not. */
     components: Record<string, string>;
 }
@@ -159,7 +163,20 @@ export async function start(workdir: string): Promise<number> {
                 routes['/functions/v1'] = functions.handler;
             });
         }
-        const gateway = await listen(createGateway({ routes, keys, jwt, accessLog: (entry) => console.error(JSON.stringify(entry)) }), { port: apiPort });
+        if (!storageSettings(config).enabled) {
+            components.storage = 'disabled in config.toml ([storage] enabled = false)';
+        } else {
+            await component('storage', async () => {
+                const storage = await createStorageService({ dbUrl: project.dbUrl, config, jwt, dataDir: path.join(project.localDir, 'storage') });
+                stops.push({ name: 'storage', stop: () => storage.close() });
+                routes['/storage/v1'] = storage.handler;
+            });
+        }
+        const gateway = await listen(createGateway({ routes, keys, jwt, accessLog: (entry) => console.error(JSON.stringify(entry)) }), {
+            port: apiPort,
+            // Uploads stream through to Storage, which enforces its own size limits.
+            streamBodies: (pathname) => pathname.startsWith('/storage/v1/'),
+        });
         stops.push({ name: 'gateway', stop: () => gateway.close() });
         components.gateway = 'running';
 
@@ -180,6 +197,7 @@ export async function start(workdir: string): Promise<number> {
             SECRET_KEY: keys.secret,
             JWT_SECRET: jwt.secret,
             MAILPIT_URL: `http://127.0.0.1:${mailPort}`,
+            STORAGE_URL: components.storage === 'running' ? `${apiUrl}/storage/v1` : '',
             components,
         };
         writeStatus(status);
@@ -228,7 +246,7 @@ export async function stop(workdir: string): Promise<number> {
 }
 
 function placeholderStatus(pid: number): Omit<StackStatus, 'components'> {
-    return { pid, API_URL: '', DB_URL: '', ANON_KEY: '', SERVICE_ROLE_KEY: '', PUBLISHABLE_KEY: '', SECRET_KEY: '', JWT_SECRET: '', MAILPIT_URL: '' };
+    return { pid, API_URL: '', DB_URL: '', ANON_KEY: '', SERVICE_ROLE_KEY: '', PUBLISHABLE_KEY: '', SECRET_KEY: '', JWT_SECRET: '', MAILPIT_URL: '', STORAGE_URL: '' };
 }
 
 function readStatus(project: LocalProject): StackStatus | undefined {
@@ -251,10 +269,11 @@ function alive(pid: number): boolean {
     }
 }
 
-const ENV_KEYS = ['API_URL', 'DB_URL', 'ANON_KEY', 'SERVICE_ROLE_KEY', 'PUBLISHABLE_KEY', 'SECRET_KEY', 'JWT_SECRET', 'MAILPIT_URL'] as const;
+// The S3 protocol (STORAGE_S3_URL, S3_PROTOCOL_*) is not implemented locally: those are not printed.
+const ENV_KEYS = ['API_URL', 'DB_URL', 'ANON_KEY', 'SERVICE_ROLE_KEY', 'PUBLISHABLE_KEY', 'SECRET_KEY', 'JWT_SECRET', 'MAILPIT_URL', 'STORAGE_URL'] as const;
 
 export function renderEnv(status: StackStatus): string {
-    return ENV_KEYS.map((key) => `${key}="${status[key]}"`).join('\n');
+    return ENV_KEYS.filter((key) => status[key] !== undefined).map((key) => `${key}="${status[key]}"`).join('\n');
 }
 
 export function renderPretty(status: StackStatus): string {
@@ -263,6 +282,8 @@ export function renderPretty(status: StackStatus): string {
         ['REST URL', `${status.API_URL}/rest/v1`],
         ['Auth URL', `${status.API_URL}/auth/v1`],
         ['Functions URL', `${status.API_URL}/functions/v1`],
+        ['Storage URL', status.STORAGE_URL || 'disabled'],
+        ['S3 Storage URL', 'not available locally (the S3 protocol is not implemented)'],
         ['DB URL', status.DB_URL],
         ['Mailpit URL', status.MAILPIT_URL],
         ['JWT secret', status.JWT_SECRET],

@@ -126,8 +126,9 @@ export function createGateway(options: GatewayOptions): FetchHandler {
                     headers.set('x-forwarded-prefix', prefix);
                     const target = new URL(url);
                     target.pathname = url.pathname.slice(prefix.length) || '/';
-                    const body = request.method === 'GET' || request.method === 'HEAD' ? undefined : await request.arrayBuffer();
-                    response = await options.routes[prefix]!(new Request(target, { method: request.method, headers, body }), info);
+                    // The body passes through as a stream (uploads may be larger than memory should hold).
+                    const body = request.method === 'GET' || request.method === 'HEAD' ? undefined : request.body;
+                    response = await options.routes[prefix]!(new Request(target, { method: request.method, headers, body, duplex: 'half' } as RequestInit), info);
                 }
             }
         } catch (error) {
