@@ -10,7 +10,7 @@ import type { ProjectConfig } from '../config.js';
 import { createPgPool } from '../db/connect.js';
 import type { FetchHandler } from '../http.js';
 import type { JwtKeys } from '../jwt.js';
-import { createBlobStore } from './blobs.js';
+import { createBlobStore, type BlobStore } from './blobs.js';
 import type { LogEntry, StorageContext } from './context.js';
 import { createDatabase } from './database.js';
 import { createHandler } from './handler.js';
@@ -35,6 +35,8 @@ export interface StorageServiceOptions {
     seed?: boolean;
     /** Overrides of the [storage] settings (tests). */
     settings?: Partial<StorageSettings>;
+    /** The file store over dataDir (default createBlobStore; tests wrap it to inject crashes). */
+    blobStore?: (root: string) => BlobStore;
 }
 
 export interface StorageService {
@@ -61,7 +63,7 @@ export async function createStorageService(options: StorageServiceOptions): Prom
     );
     try {
         const db = createDatabase(pool);
-        const blobs = createBlobStore(path.resolve(options.dataDir));
+        const blobs = (options.blobStore ?? createBlobStore)(path.resolve(options.dataDir));
         const ctx: StorageContext = { db, blobs, signer: createUrlSigner(options.jwt.secret, clock), settings, clock, log };
         const { required, optional } = createAuthenticator(options.jwt);
         const resumable = createResumableUploads(ctx, required);
