@@ -53,6 +53,7 @@ export function createDatabase(pool: pg.Pool): Database {
         let broken = false;
         try {
             await client.query('begin');
+            // A role claim naming a role the API may not switch to is the caller's problem, not ours.
             await client.query(SET_SQL, [
                 identity.role,
                 JSON.stringify(identity.claims),
@@ -64,7 +65,9 @@ export function createDatabase(pool: pg.Pool): Database {
                 context.path,
                 context.operation,
                 'true',
-            ]);
+            ]).catch((error: { code?: string }) => {
+                throw ['22023', '42704', '42501'].includes(error.code ?? '') ? errors.accessDenied(`role "${identity.role}" is not allowed`) : error;
+            });
             const result = await fn(async (sql, params) => (await client.query(sql, params)).rows);
             await client.query(commit ? 'commit' : 'rollback');
             return result;

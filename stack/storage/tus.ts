@@ -66,8 +66,8 @@ export function createResumableUploads(ctx: StorageContext, authenticate: Authen
     const store = new FileStore({ directory, expirationPeriodInMilliseconds: TUS_EXPIRY_MS });
     /** The metadata a POST carries, recorded when tus names the upload (before it is authorised). */
     const created = new WeakMap<Request, Record<string, string | null> | undefined>();
-    /** Who each request is, once authorised. */
-    const callers = new WeakMap<Request, Call>();
+    /** Who each request is, once authorised, and whether it may overwrite. */
+    const callers = new WeakMap<Request, { call: Call; upsert: boolean }>();
 
     const contextOf = (req: Request, operation: string): RequestContext => {
         const headers: Record<string, string> = {};
@@ -81,13 +81,13 @@ export function createResumableUploads(ctx: StorageContext, authenticate: Authen
         return targetOf(upload.metadata);
     };
 
-    const identityFor = async (req: Request, signed: boolean, target: Target): Promise<Identity> => {
-        if (!signed) return authenticate(req.headers);
+    const identityFor = async (req: Request, signed: boolean, target: Target): Promise<{ identity: Identity; upsert: boolean }> => {
+        if (!signed) return { identity: await authenticate(req.headers), upsert: req.headers.get('x-upsert') === 'true' };
         const token = req.headers.get('x-signature');
         if (!token) throw errors.invalidRequest("headers must have required property 'x-signature'");
         const claims = await ctx.signer.verifyUpload(token, `${target.bucketId}/${target.name}`);
-        // The signer was authorised when the URL was made; the upload runs as them.
-        return { role: 'service_role', claims: { role: 'service_role' }, jwt: '', sub: claims.owner };
+        // The signer was authorised when the URL was made; the upload runs as them, upsert as signed.
+        return { identity: { role: 'service_role', claims: { role: 'service_role' }, jwt: '', sub: claims.owner }, upsert: claims.upsert };
     };
 
     const make = (signed: boolean) => {
@@ -108,23 +108,22 @@ export function createResumableUploads(ctx: StorageContext, authenticate: Authen
             onIncomingRequest: async (req, id) => {
                 const request = req as unknown as Request;
                 const target = await targetFor(request, id);
-                const identity = await identityFor(request, signed, target);
+                const { identity, upsert } = await identityFor(request, signed, target);
                 const call: Call = { identity, request: contextOf(request, request.method === 'POST' ? 'storage.tus.upload_create' : 'storage.tus.upload_part') };
                 const bucket = await bucketOrFail(ctx, call, target.bucketId);
                 if (request.method === 'POST' || request.method === 'PATCH') {
-                    const upsert = request.headers.get('x-upsert') === 'true';
                     if (!signed) await canUpload(ctx, call, { bucketId: target.bucketId, name: target.name, upsert, owner: identity });
                     if (request.method === 'POST') mustBeAllowedMimeType(target.contentType ?? 'application/octet-stream', uploadRules(ctx, bucket).allowedMimeTypes);
                 }
-                callers.set(request, call);
+                callers.set(request, { call, upsert });
             },
             onUploadFinish: async (req, upload: Upload) => {
                 const request = req as unknown as Request;
-                const call = callers.get(request);
-                if (!call) throw errors.accessDenied();
+                const caller = callers.get(request);
+                if (!caller) throw errors.accessDenied();
+                const { call, upsert } = caller;
                 const target = targetOf(upload.metadata);
-                const owner = call.identity;
-                const request_: UploadRequest = { bucketId: target.bucketId, name: target.name, upsert: request.headers.get('x-upsert') === 'true', owner };
+                const request_: UploadRequest = { bucketId: target.bucketId, name: target.name, upsert, owner: call.identity };
                 let userMetadata: Record<string, unknown> | null = null;
                 if (target.userMetadata) {
                     try {
