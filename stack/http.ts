@@ -58,7 +58,9 @@ async function serveOne(handler: FetchHandler, req: http.IncomingMessage, res: h
         const streamed = streamBodies?.(new URL(req.url ?? '/', 'http://127.0.0.1').pathname) ?? false;
         const request = streamed ? toStreamingRequest(req) : await toRequest(req);
         const response = await handler(request, { remoteAddr: req.socket.remoteAddress ?? '127.0.0.1' });
-        await writeResponse(res, response);
+        // A streamed body the handler left unread (an early error) still occupies the
+        // connection: answer, then close it rather than parse the rest as the next request.
+        await writeResponse(res, response, streamed && !req.complete);
     } catch (error) {
         if (error instanceof BodyTooLarge) {
             writeJson(res, 413, { code: 'PAYLOAD_TOO_LARGE', message: `request body exceeds ${MAX_BODY_BYTES} bytes` });
@@ -103,12 +105,13 @@ async function toRequest(req: http.IncomingMessage): Promise<Request> {
     return new Request(`http://${req.headers.host ?? '127.0.0.1'}${req.url ?? '/'}`, { method, headers, body });
 }
 
-async function writeResponse(res: http.ServerResponse, response: Response): Promise<void> {
+async function writeResponse(res: http.ServerResponse, response: Response, closeConnection = false): Promise<void> {
     const headers: Record<string, string | string[]> = {};
     response.headers.forEach((value, key) => {
         if (key === 'set-cookie') return;
         headers[key] = value;
     });
+    if (closeConnection) headers.connection = 'close';
     const cookies = response.headers.getSetCookie();
     if (cookies.length) headers['set-cookie'] = cookies;
     res.writeHead(response.status, response.statusText, headers);

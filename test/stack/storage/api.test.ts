@@ -172,6 +172,16 @@ describe('uploads and downloads', () => {
         expect(result.error!.message).toMatch(/^Invalid key: /);
     });
 
+    it('an upload refused before its body is read does not stall the next request on the connection', async () => {
+        const big = new Uint8Array(3 * 1024 * 1024);
+        for (let i = 0; i < 3; i++) {
+            const denied = await storage.anon().storage.from('docs').upload(`${USER}/denied-${i}.bin`, big, { contentType: 'application/octet-stream' });
+            expect(denied.error).toMatchObject({ statusCode: '403' });
+            const listed = await storage.serviceRole().storage.from('docs').list(USER, { limit: 1 });
+            expect(listed.error).toBeNull();
+        }
+    });
+
     it('an unknown route is a real 404 with Storage\'s body', async () => {
         const response = await fetch(`${storage.storageUrl}/nothing-here`, { headers: { apikey: LOCAL_ANON_KEY } });
         expect(response.status).toBe(404);
