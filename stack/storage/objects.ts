@@ -203,18 +203,21 @@ export async function listV2(ctx: StorageContext, call: Call, bucketId: string, 
     );
     const hasNext = found.length > body.limit;
     const page = found.slice(0, body.limit);
-    const relative = (key: string) => key.slice(body.prefix.length);
+    // As Storage's search_v2: `name` is the full path (folders end in '/'), `key` the part
+    // below the prefix's folder (a folder's without the trailing '/').
+    const folderOfPrefix = body.prefix.slice(0, body.prefix.lastIndexOf('/') + 1);
+    const relative = (path: string) => path.slice(folderOfPrefix.length).replace(/\/$/, '');
     const last = page[page.length - 1];
     return {
         hasNext,
         nextCursor: hasNext && last ? encodeCursor(byName ? { after: last.key } : { offset: (cursor.offset ?? 0) + page.length }) : undefined,
-        folders: page.filter((r) => r.is_folder).map((r) => ({ name: relative(r.key), key: r.key })),
+        folders: page.filter((r) => r.is_folder).map((r) => ({ name: r.key, key: relative(r.key) })),
         objects: page
             .filter((r) => !r.is_folder)
             .map((r) => ({
                 id: r.id,
-                name: relative(r.key),
-                key: r.key,
+                name: r.key,
+                key: relative(r.key),
                 metadata: r.metadata,
                 created_at: r.created_at,
                 updated_at: r.updated_at,

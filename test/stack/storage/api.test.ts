@@ -218,13 +218,20 @@ describe('listing', () => {
         const bucket = storage.serviceRole().storage.from('site');
         const flat = await bucket.listV2({ prefix: 'list/', limit: 3 });
         expect(flat.data!.hasNext).toBe(true);
-        expect(flat.data!.objects.map((o) => o.key)).toEqual(['list/a.txt', 'list/b.txt', 'list/other/e.txt']);
+        expect(flat.data!.objects.map((o) => o.name)).toEqual(['list/a.txt', 'list/b.txt', 'list/other/e.txt']);
+        expect(flat.data!.objects.map((o) => o.key)).toEqual(['a.txt', 'b.txt', 'other/e.txt']);
         const next = await bucket.listV2({ prefix: 'list/', limit: 3, cursor: flat.data!.nextCursor });
-        expect(next.data!.objects.map((o) => o.key)).toEqual(['list/sub/c.txt', 'list/sub/deeper/d.txt']);
+        expect(next.data!.objects.map((o) => o.name)).toEqual(['list/sub/c.txt', 'list/sub/deeper/d.txt']);
         expect(next.data!.hasNext).toBe(false);
         const level = await bucket.listV2({ prefix: 'list/', with_delimiter: true });
-        expect(level.data!.folders.map((f) => f.key)).toEqual(['list/other/', 'list/sub/']);
-        expect(level.data!.objects.map((o) => o.name)).toEqual(['a.txt', 'b.txt']);
+        expect(level.data!.folders).toEqual([
+            { name: 'list/other/', key: 'other' },
+            { name: 'list/sub/', key: 'sub' },
+        ]);
+        expect(level.data!.objects.map((o) => [o.name, o.key])).toEqual([
+            ['list/a.txt', 'a.txt'],
+            ['list/b.txt', 'b.txt'],
+        ]);
     });
 
     it('a user lists only what their SELECT policy shows', async () => {
