@@ -154,15 +154,16 @@ export interface ObjectWrite {
     userMetadata: Record<string, unknown> | null;
 }
 
-/** The insert a new upload is (as the caller: the INSERT policy decides). */
-export async function insertObject(q: Query, o: ObjectWrite): Promise<ObjectRow> {
-    const [row] = await q<ObjectRow>(
+/**
+ * The insert a new upload is (as the caller: only the INSERT policy decides — no RETURNING,
+ * which would also need SELECT, as uploading does not on Supabase).
+ */
+export async function insertObject(q: Query, o: ObjectWrite): Promise<void> {
+    await q(
         `insert into storage.objects (bucket_id, name, owner, owner_id, version, metadata, user_metadata)
-         values ($1, $2, $3, $4, $5, $6, $7)
-         returning ${OBJECT_COLUMNS}`,
+         values ($1, $2, $3, $4, $5, $6, $7)`,
         [o.bucketId, o.name, o.owner, o.ownerId, o.version, o.metadata, o.userMetadata],
     );
-    return row!;
 }
 
 /** Insert or overwrite (as the caller: INSERT, and SELECT + UPDATE on an existing row). */

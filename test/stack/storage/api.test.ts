@@ -296,6 +296,24 @@ describe('move, copy, remove', () => {
     });
 });
 
+describe('policies see the request', () => {
+    it('storage.operation() and auth.jwt() are set inside policies', async () => {
+        await storage.db.query(`insert into storage.buckets (id, name) values ('ops', 'ops')`);
+        await storage.db.query(`
+            create policy "Members can upload, not copy, into ops" on storage.objects for insert to authenticated
+                with check (bucket_id = 'ops' and storage.operation() = 'storage.object.upload' and (select auth.jwt()) ->> 'team' = 'ops');
+        `);
+        const member = await storage.user(USER, { team: 'ops' });
+        expect((await member.storage.from('ops').upload('direct.txt', text('ok'))).error).toBeNull();
+        const outsider = await storage.user(OTHER);
+        expect((await outsider.storage.from('ops').upload('outsider.txt', text('no'))).error).toMatchObject({ statusCode: '403' });
+        await storage.serviceRole().storage.from('site').upload('ops-source.txt', text('src'));
+        const copied = await member.storage.from('site').copy('ops-source.txt', 'copied.txt', { destinationBucket: 'ops' });
+        expect(copied.error).not.toBeNull();
+        expect((await storage.db.query(`select name from storage.objects where bucket_id = 'ops' order by name`)).map((r) => r.name)).toEqual(['direct.txt']);
+    });
+});
+
 describe('public and signed URLs', () => {
     it('public URLs serve public buckets without a key and refuse private ones', async () => {
         const admin = storage.serviceRole().storage;
