@@ -75,10 +75,7 @@ export async function commitObject(ctx: StorageContext, call: Call, target: Uplo
     let row: ObjectRow;
     try {
         row = await ctx.db.superuser(call.request, async (q) => {
-            const current = await rows.findObject(q, target.bucketId, target.name, { forUpdate: true });
-            if (current && !target.upsert) throw errors.keyAlreadyExists();
-            replaced = current?.version ?? null;
-            return rows.upsertObject(q, {
+            const write = {
                 bucketId: target.bucketId,
                 name: target.name,
                 owner,
@@ -86,7 +83,14 @@ export async function commitObject(ctx: StorageContext, call: Call, target: Uplo
                 version: blob.version,
                 metadata: metadataOf(blob, content.mimeType, content.cacheControl),
                 userMetadata: content.userMetadata,
-            });
+            };
+            // Without upsert a plain insert: a concurrent upload of the same new key gets 409.
+            if (!target.upsert) return rows.createObject(q, write);
+            // With it, writers of one key take turns, so each sees the version it replaces.
+            await rows.lockObject(q, target.bucketId, target.name);
+            const current = await rows.findObject(q, target.bucketId, target.name, { forUpdate: true });
+            replaced = current?.version ?? null;
+            return rows.upsertObject(q, write);
         });
     } catch (error) {
         await ctx.blobs.remove(blob.version);

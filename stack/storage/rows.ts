@@ -166,6 +166,22 @@ export async function insertObject(q: Query, o: ObjectWrite): Promise<void> {
     );
 }
 
+/** A new row, returned (the service role's commit of a non-upsert upload; 23505 if it exists). */
+export async function createObject(q: Query, o: ObjectWrite): Promise<ObjectRow> {
+    const [row] = await q<ObjectRow>(
+        `insert into storage.objects (bucket_id, name, owner, owner_id, version, metadata, user_metadata)
+         values ($1, $2, $3, $4, $5, $6, $7)
+         returning ${OBJECT_COLUMNS}`,
+        [o.bucketId, o.name, o.owner, o.ownerId, o.version, o.metadata, o.userMetadata],
+    );
+    return row!;
+}
+
+/** Serialises writers of one object until the transaction ends (Storage's object lock). */
+export async function lockObject(q: Query, bucketId: string, name: string): Promise<void> {
+    await q(`select pg_advisory_xact_lock(hashtextextended($1 || '/' || $2, 0))`, [bucketId, name]);
+}
+
 /** Insert or overwrite (as the caller: INSERT, and SELECT + UPDATE on an existing row). */
 export async function upsertObject(q: Query, o: ObjectWrite): Promise<ObjectRow> {
     const [row] = await q<ObjectRow>(

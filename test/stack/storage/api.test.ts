@@ -5,6 +5,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { describe, expect, it, beforeAll } from 'vitest';
 import { LOCAL_ANON_KEY, LOCAL_SERVICE_ROLE_KEY } from '../../../stack/keys.js';
+import { signJwt } from '../../harness/rest.js';
 import { useStorageService } from '../../harness/storage.js';
 
 const storage = useStorageService({ settings: { fileSizeLimit: 5 * 1024 * 1024 } });
@@ -125,6 +126,21 @@ describe('uploads and downloads', () => {
         expect(storage.filesOnDisk().length).toBe(files);
     });
 
+    it('concurrent uploads of one new key: one wins, the others get 409; concurrent upserts leave one file', async () => {
+        const client = await storage.user(USER);
+        const key = `${USER}/race-${randomUUID()}.txt`;
+        const results = await Promise.all([1, 2, 3, 4].map((i) => client.storage.from('docs').upload(key, text(`racer ${i}`))));
+        expect(results.filter((r) => r.error === null)).toHaveLength(1);
+        expect(results.filter((r) => r.error !== null).map((r) => r.error!.message)).toEqual(Array(3).fill('The resource already exists'));
+        const upserted = `${USER}/upsert-race-${randomUUID()}.txt`;
+        const before = storage.filesOnDisk().length;
+        const upserts = await Promise.all([1, 2, 3, 4].map((i) => client.storage.from('docs').upload(upserted, text(`upsert ${i}`), { upsert: true })));
+        expect(upserts.every((r) => r.error === null)).toBe(true);
+        expect(storage.filesOnDisk().length).toBe(before + 1);
+        const versions = await storage.db.query<{ version: string }>(`select version from storage.objects`);
+        expect(storage.filesOnDisk().sort()).toEqual(versions.map((v) => v.version).sort());
+    });
+
     it('Range gives 206 with Content-Range; an unsatisfiable one is 416', async () => {
         const client = await storage.user(USER);
         const key = `${USER}/range.txt`;
@@ -180,6 +196,27 @@ describe('uploads and downloads', () => {
             const listed = await storage.serviceRole().storage.from('docs').list(USER, { limit: 1 });
             expect(listed.error).toBeNull();
         }
+    });
+
+    it('a JWT that does not verify is AccessDenied (403 in the body), and nothing is written', async () => {
+        const forged = await signJwt({ sub: USER, role: 'authenticated' }, 'some-other-secret-that-is-at-least-32-characters');
+        const response = await fetch(`${storage.storageUrl}/object/docs/${USER}/forged.txt`, {
+            method: 'POST',
+            headers: { authorization: `Bearer ${forged}`, 'content-type': 'text/plain' },
+            body: 'forged',
+        });
+        expect(response.status).toBe(400);
+        expect(await response.json()).toMatchObject({ statusCode: '403', code: 'AccessDenied', error: 'Unauthorized' });
+        expect(await storage.db.query(`select 1 from storage.objects where name = $1`, [`${USER}/forged.txt`])).toEqual([]);
+    });
+
+    it('x-metadata that is not base64 JSON is a 400 InvalidRequest', async () => {
+        const response = await fetch(`${storage.storageUrl}/object/site/bad-metadata.txt`, {
+            method: 'POST',
+            headers: { authorization: `Bearer ${LOCAL_SERVICE_ROLE_KEY}`, 'content-type': 'text/plain', 'x-metadata': Buffer.from('not json').toString('base64') },
+            body: 'x',
+        });
+        expect(await response.json()).toMatchObject({ statusCode: '400', code: 'InvalidRequest' });
     });
 
     it('an unknown route is a real 404 with Storage\'s body', async () => {
