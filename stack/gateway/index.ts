@@ -1,5 +1,5 @@
 // The API gateway on :54321, as Supabase's (Kong locally, the platform gateway hosted):
-// routes /rest/v1, /auth/v1, /functions/v1 (prefix stripped) to the services, turns API
+// routes /rest/v1, /auth/v1, /functions/v1, /storage/v1 (prefix stripped) to the services, turns API
 // keys into the JWT the services expect, answers CORS, tags each request with an id and
 // writes one JSON access-log line per request.
 //

@@ -219,6 +219,36 @@ describe('uploads and downloads', () => {
         expect(await response.json()).toMatchObject({ statusCode: '400', code: 'InvalidRequest' });
     });
 
+    it('malformed requests are 4xx with a stable code, never 5xx', async () => {
+        const json = { authorization: `Bearer ${LOCAL_SERVICE_ROLE_KEY}`, 'content-type': 'application/json' };
+        const cases: Array<[string, string, Record<string, string>, string | undefined]> = [
+            ['POST', '/bucket', json, '{not json'],
+            ['POST', '/bucket', json, 'null'],
+            ['POST', '/bucket', json, JSON.stringify({ name: 'x'.repeat(200) })],
+            ['POST', '/bucket', json, JSON.stringify({ name: 'limits', file_size_limit: 'ten parsecs' })],
+            ['PUT', '/bucket/docs', json, JSON.stringify({})],
+            ['GET', '/bucket?sortColumn=owner', json, undefined],
+            ['POST', '/object/list/docs', json, JSON.stringify({ limit: -1 })],
+            ['POST', '/object/list-v2/docs', json, JSON.stringify({ cursor: '!!!' })],
+            ['POST', '/object/move', json, JSON.stringify({ bucketId: 'docs' })],
+            ['POST', '/object/sign/docs/a.txt', json, JSON.stringify({ expiresIn: -5 })],
+            ['POST', '/object/sign/docs', json, JSON.stringify({ expiresIn: 60, paths: [] })],
+            ['DELETE', '/object/docs', json, JSON.stringify({ prefixes: 'a' })],
+            ['GET', '/object/sign/docs/a.txt', json, undefined],
+            ['GET', '/object/sign/docs/a.txt?token=not.a.jwt', json, undefined],
+            ['GET', '/render/image/public/site/x.png?width=wide', json, undefined],
+            ['GET', '/render/image/public/site/x.png?resize=squash', json, undefined],
+            ['GET', '/object/docs/%E0%A4%A', json, undefined],
+            ['POST', '/object/docs/a.txt', { ...json, 'content-type': 'multipart/form-data; boundary=x' }, 'garbage'],
+        ];
+        for (const [method, route, headers, body] of cases) {
+            const response = await fetch(`${storage.storageUrl}${route}`, { method, headers, body });
+            const payload = (await response.json()) as { statusCode: string; code: string };
+            expect([method, route, response.status < 500, typeof payload.code]).toEqual([method, route, true, 'string']);
+            expect(Number(payload.statusCode)).toBeLessThan(500);
+        }
+    });
+
     it('an unknown route is a real 404 with Storage\'s body', async () => {
         const response = await fetch(`${storage.storageUrl}/nothing-here`, { headers: { apikey: LOCAL_ANON_KEY } });
         expect(response.status).toBe(404);
