@@ -1,5 +1,5 @@
 // Image transformations (Supabase's render/image routes, imgproxy there, sharp here):
-// width and height in pixels (1–2500), `resize` cover (crop to fill the box, the default)
+// width and height in pixels (clamped to 1–2000), `resize` cover (crop to fill the box, the default)
 // | contain (fit inside it) | fill (stretch to it), `quality` 20–100 (default 80), `format`
 // origin | webp | avif — absent, WebP when the client accepts it, else the original format.
 // Images are never enlarged, as imgproxy does without `enlarge`.
@@ -17,7 +17,7 @@ export interface Transformation {
     format?: OutputFormat;
 }
 
-const MAX_DIMENSION = 2500;
+const MAX_DIMENSION = 2000;
 /** Largest source Storage transforms (25 MB). */
 export const MAX_TRANSFORM_SOURCE_BYTES = 25 * 1000 * 1000;
 

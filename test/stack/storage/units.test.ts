@@ -75,7 +75,7 @@ describe('limits', () => {
 describe('transformations', () => {
     it('clamps dimensions and quality, validates modes and formats, and round-trips through a token claim', () => {
         const t = parseTransformation((n) => ({ width: '5000', height: '0', resize: 'contain', quality: '5', format: 'webp' })[n]);
-        expect(t).toEqual({ width: 2500, height: undefined, resize: 'contain', quality: 20, format: 'webp' });
+        expect(t).toEqual({ width: 2000, height: undefined, resize: 'contain', quality: 20, format: 'webp' });
         expect(decodeTransformation(encodeTransformation(t))).toEqual(t);
         expect(() => parseTransformation((n) => (n === 'resize' ? 'squash' : undefined))).toThrow(expect.objectContaining({ statusCode: 400 }));
         expect(() => parseTransformation((n) => (n === 'width' ? '12px' : undefined))).toThrow();
