@@ -144,7 +144,8 @@ export function createBlobStore(root: string): BlobStore {
             }
         },
         read(version, range) {
-            return fs.createReadStream(pathOf(version), range ? { start: range.start, end: range.end } : {});
+            // Large chunks: each one crosses several web-stream hops (service, gateway, HTTP).
+            return fs.createReadStream(pathOf(version), { highWaterMark: 1024 * 1024, ...(range ? { start: range.start, end: range.end } : {}) });
         },
         path: pathOf,
         async remove(version) {
