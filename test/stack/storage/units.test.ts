@@ -3,7 +3,9 @@
 import { describe, expect, it } from 'vitest';
 import { isValidKey, mustBeAllowedMimeType, mustBeValidBucketName, parseApiFileSize, parseConfigSize, uploadLimit } from '../../../stack/storage/limits.js';
 import { contentDisposition, matchRoute, parseRange } from '../../../stack/storage/routes.js';
+import { storageSettings } from '../../../stack/storage/settings.js';
 import { createUrlSigner } from '../../../stack/storage/signing.js';
+import type { ProjectConfig } from '../../../stack/config.js';
 import { decodeTransformation, encodeTransformation, parseTransformation } from '../../../stack/storage/transform.js';
 
 describe('routes', () => {
@@ -94,5 +96,35 @@ describe('signed URL tokens', () => {
         await expect(signer.verifyDownload(token, 'b/x.png')).rejects.toMatchObject({ code: 'InvalidJWT' });
         const other = createUrlSigner('another-secret-of-at-least-thirty-two-chars', () => now);
         await expect(other.verifyDownload(await signer.signDownload({ url: 'b/x.png' }, 60), 'b/x.png')).rejects.toMatchObject({ code: 'InvalidJWT' });
+    });
+});
+
+describe('[storage] in config.toml', () => {
+    const config = (storage: unknown) => ({ project_id: 'p', workdir: '/project', raw: { storage }, auth: {} }) as unknown as ProjectConfig;
+
+    it('reads the limits, the transformation switch and the buckets, objects_path relative to supabase/', () => {
+        const settings = storageSettings(
+            config({
+                file_size_limit: '10MiB',
+                image_transformation: { enabled: true },
+                buckets: { avatars: { public: true, file_size_limit: '1MB', allowed_mime_types: ['image/png'], objects_path: './seed/avatars' } },
+            }),
+        );
+        expect(settings).toEqual({
+            enabled: true,
+            fileSizeLimit: 10 * 1024 * 1024,
+            imageTransformation: true,
+            buckets: [{ name: 'avatars', public: true, fileSizeLimit: 1024 * 1024, allowedMimeTypes: ['image/png'], objectsPath: '/project/supabase/seed/avatars' }],
+        });
+    });
+
+    it('defaults as the CLI: enabled, 50MiB, transformations off without their section', () => {
+        expect(storageSettings(config(undefined))).toEqual({ enabled: true, fileSizeLimit: 50 * 1024 * 1024, imageTransformation: false, buckets: [] });
+    });
+
+    it('a bad value fails naming the key', () => {
+        expect(() => storageSettings(config({ file_size_limit: 'huge' }))).toThrow(/\[storage\] file_size_limit/);
+        expect(() => storageSettings(config({ buckets: { b: { allowed_mime_types: ['png'] } } }))).toThrow(/buckets\.b\.allowed_mime_types/);
+        expect(() => storageSettings(config({ buckets: { 'a/b': {} } }))).toThrow(/invalid bucket name/);
     });
 });
