@@ -17,7 +17,7 @@ import type { FetchHandler } from '../http.js';
 import type { Call, StorageContext } from './context.js';
 import type { RequestContext } from './database.js';
 import { errors, StorageError } from './errors.js';
-import type { Authenticate, Identity } from './identity.js';
+import { SUPERUSER, type Authenticate, type Identity } from './identity.js';
 import { mustBeAllowedMimeType, mustBeValidBucketName, mustBeValidKey } from './limits.js';
 import { bucketOrFail, canUpload, commitObject, uploadRules, type UploadRequest } from './objects.js';
 
@@ -102,7 +102,7 @@ export function createResumableUploads(ctx: StorageContext, authenticate: Authen
             },
             maxSize: async (req, id) => {
                 const target = await targetFor(req as unknown as Request, id ?? '');
-                const bucket = await bucketOrFail(ctx, { identity: { role: 'anon', claims: {}, jwt: '', sub: undefined }, request: contextOf(req as unknown as Request, 'storage.tus.upload') }, target.bucketId);
+                const bucket = await bucketOrFail(ctx, { identity: SUPERUSER, request: contextOf(req as unknown as Request, 'storage.tus.upload') }, target.bucketId);
                 return uploadRules(ctx, bucket).limit;
             },
             onIncomingRequest: async (req, id) => {
