@@ -468,6 +468,7 @@ export type Database = {
           created_at: string;
           currency: string;
           id: string;
+          image_path: string | null;
           in_stock: boolean;
           name: string;
           options: NonNullable<Json>;
@@ -482,6 +483,7 @@ export type Database = {
           created_at?: string;
           currency: string;
           id?: string;
+          image_path?: string | null;
           in_stock?: boolean;
           name: string;
           options?: NonNullable<Json>;
@@ -495,6 +497,7 @@ export type Database = {
           created_at?: string;
           currency?: string;
           id?: string;
+          image_path?: string | null;
           in_stock?: boolean;
           name?: string;
           options?: NonNullable<Json>;
@@ -520,6 +523,7 @@ export type Database = {
           created_at: string;
           description: string;
           id: string;
+          image_path: string | null;
           name: string;
           slug: string;
           updated_at: string;
@@ -531,6 +535,7 @@ export type Database = {
           created_at?: string;
           description?: string;
           id?: string;
+          image_path?: string | null;
           name: string;
           slug: string;
           updated_at?: string;
@@ -541,6 +546,7 @@ export type Database = {
           created_at?: string;
           description?: string;
           id?: string;
+          image_path?: string | null;
           name?: string;
           slug?: string;
           updated_at?: string;

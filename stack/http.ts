@@ -23,12 +23,22 @@ export interface Listening {
 /** Largest request body any service accepts (PostgREST and GoTrue are far below this). */
 export const MAX_BODY_BYTES = 10 * 1024 * 1024;
 
-/** Serves `handler` on host:port (port 0 = any free port); upgrade requests go to `upgrade` (refused without one). */
-export function listen(
-    handler: FetchHandler,
-    { port, host = '127.0.0.1', upgrade, log = createLogger('http') }: { port: number; host?: string; upgrade?: UpgradeHandler; log?: Logger },
-): Promise<Listening> {
-    const server = http.createServer((req, res) => void serveOne(handler, req, res, log));
+export interface ListenOptions {
+    port: number;
+    host?: string;
+    /** Upgrade requests (WebSockets) go here; refused without one. */
+    upgrade?: UpgradeHandler;
+    log?: Logger;
+    /**
+     * Paths whose request bodies are handed over as a stream, without the MAX_BODY_BYTES cap
+     * (uploads: the service enforces its own limits while it reads). Others are buffered.
+     */
+    streamBodies?: (pathname: string) => boolean;
+}
+
+/** Serves `handler` on host:port (port 0 = any free port). */
+export function listen(handler: FetchHandler, { port, host = '127.0.0.1', upgrade, log = createLogger('http'), streamBodies }: ListenOptions): Promise<Listening> {
+    const server = http.createServer((req, res) => void serveOne(handler, req, res, log, streamBodies));
     server.keepAliveTimeout = 5_000;
     server.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
         if (upgrade) upgrade(req, socket, head, { remoteAddr: req.socket.remoteAddress ?? '127.0.0.1' });
@@ -54,11 +64,20 @@ export function listen(
     });
 }
 
-async function serveOne(handler: FetchHandler, req: http.IncomingMessage, res: http.ServerResponse, log: Logger): Promise<void> {
+async function serveOne(
+    handler: FetchHandler,
+    req: http.IncomingMessage,
+    res: http.ServerResponse,
+    log: Logger,
+    streamBodies?: (pathname: string) => boolean,
+): Promise<void> {
     try {
-        const request = await toRequest(req);
+        const streamed = streamBodies?.(new URL(req.url ?? '/', 'http://127.0.0.1').pathname) ?? false;
+        const request = streamed ? toStreamingRequest(req) : await toRequest(req);
         const response = await handler(request, { remoteAddr: req.socket.remoteAddress ?? '127.0.0.1' });
-        await writeResponse(res, response);
+        // A streamed body the handler left unread (an early error) still occupies the
+        // connection: answer, then close it rather than parse the rest as the next request.
+        await writeResponse(res, response, streamed && !req.complete);
     } catch (error) {
         if (error instanceof BodyTooLarge) {
             writeJson(res, 413, { code: 'PAYLOAD_TOO_LARGE', message: `request body exceeds ${MAX_BODY_BYTES} bytes` });
@@ -73,9 +92,21 @@ async function serveOne(handler: FetchHandler, req: http.IncomingMessage, res: h
 
 class BodyTooLarge extends Error {}
 
-async function toRequest(req: http.IncomingMessage): Promise<Request> {
+function headersOf(req: http.IncomingMessage): Headers {
     const headers = new Headers();
     for (let i = 0; i < req.rawHeaders.length; i += 2) headers.append(req.rawHeaders[i]!, req.rawHeaders[i + 1]!);
+    return headers;
+}
+
+/** The body stays a stream: a client that drops the connection errors it mid-read. */
+function toStreamingRequest(req: http.IncomingMessage): Request {
+    const method = req.method ?? 'GET';
+    const body = method === 'GET' || method === 'HEAD' ? undefined : (Readable.toWeb(req) as ReadableStream<Uint8Array>);
+    return new Request(`http://${req.headers.host ?? '127.0.0.1'}${req.url ?? '/'}`, { method, headers: headersOf(req), body, duplex: 'half' } as RequestInit);
+}
+
+async function toRequest(req: http.IncomingMessage): Promise<Request> {
+    const headers = headersOf(req);
     const method = req.method ?? 'GET';
     let body: Buffer | undefined;
     if (method !== 'GET' && method !== 'HEAD') {
@@ -91,12 +122,13 @@ async function toRequest(req: http.IncomingMessage): Promise<Request> {
     return new Request(`http://${req.headers.host ?? '127.0.0.1'}${req.url ?? '/'}`, { method, headers, body });
 }
 
-async function writeResponse(res: http.ServerResponse, response: Response): Promise<void> {
+async function writeResponse(res: http.ServerResponse, response: Response, closeConnection = false): Promise<void> {
     const headers: Record<string, string | string[]> = {};
     response.headers.forEach((value, key) => {
         if (key === 'set-cookie') return;
         headers[key] = value;
     });
+    if (closeConnection) headers.connection = 'close';
     const cookies = response.headers.getSetCookie();
     if (cookies.length) headers['set-cookie'] = cookies;
     res.writeHead(response.status, response.statusText, headers);

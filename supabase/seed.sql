@@ -64,6 +64,19 @@ insert into public.product_variants (id, product_id, sku, name, options, price_a
     ('30000000-0000-4000-8000-000000000006', '20000000-0000-4000-8000-000000000003', 'MUG-RUST', 'Rust', '{"colour": "rust"}', 1800, 'EUR'),
     ('30000000-0000-4000-8000-000000000007', '20000000-0000-4000-8000-000000000004', 'APRON-LIN', 'Linen', '{}', 3900, 'EUR');
 
+-- Images: keys in the product-images bucket. The files are supabase/storage/product-images,
+-- uploaded at start by [storage.buckets.product-images] objects_path (docs/storage.md).
+update public.products p
+set image_path = i.image_path
+from (values
+    ('merino-tee', 'merino-tee/front.png'),
+    ('canvas-tote', 'canvas-tote/front.png'),
+    ('stoneware-mug', 'stoneware-mug/front.png')
+) as i (slug, image_path)
+where p.slug = i.slug;
+
+update public.product_variants set image_path = 'merino-tee/medium.png' where sku = 'TEE-MER-M';
+
 insert into public.variant_costs (variant_id, cost_amount, currency)
 select v.id, v.price_amount * 2 / 5, v.currency from public.product_variants v;
 

@@ -1,6 +1,6 @@
 // `start`, `status` and `stop`: the whole local stack as one foreground process, the
 // Docker-free `supabase start`. PostgreSQL first (reset when the migrations changed),
-// then mail, REST, auth, functions, realtime behind the gateway on [api] port, then the scheduler.
+// then mail, REST, auth, functions, realtime, storage behind the gateway on [api] port, then the scheduler.
 //
 // Every component runs under the supervisor (stack/supervisor): a component that fails to
 // start is reported while the rest of the stack runs; one whose process dies (Postgres)
@@ -31,6 +31,8 @@ import { createMetricsRoute, createStackMetrics, METRICS_PATH } from '../metrics
 import { createRealtimeService } from '../realtime/index.js';
 import { createRestService } from '../rest/index.js';
 import { createScheduler, invokeThroughGateway, jobsFromDatabase } from '../scheduler/index.js';
+import { createStorageService } from '../storage/index.js';
+import { storageSettings } from '../storage/settings.js';
 import { httpAnswers, portAccepts } from '../supervisor/component.js';
 import { fetchControlStatus, serveControl, type ControlServer } from '../supervisor/control.js';
 import { Supervisor } from '../supervisor/supervisor.js';
@@ -205,6 +207,15 @@ export async function start(workdir: string): Promise<number> {
                 return { stop: () => realtime.close() };
             });
         }
+        if (!storageSettings(config).enabled) {
+            supervisor.disable('storage', 'disabled in config.toml ([storage] enabled = false)');
+        } else {
+            await component('storage', async ({ log }) => {
+                const storage = await createStorageService({ dbUrl: project.dbUrl, config, jwt, dataDir: path.join(project.localDir, 'storage'), log: log.write });
+                routes['/storage/v1'] = storage.handler;
+                return { stop: () => storage.close() };
+            });
+        }
         await component('gateway', async ({ log }) => {
             const metricsRoute = createMetricsRoute({ metrics, keys, jwt, dbUrl: project.dbUrl, log: log.child('metrics') });
             const accessLog = log.write;
@@ -220,7 +231,13 @@ export async function start(workdir: string): Promise<number> {
                 },
             });
             const upgrade = createGatewayUpgrade({ routes: upgrades, keys, jwt, log, accessLog: (entry) => accessLog({ ...entry }) });
-            const server = await listen(gateway, { port: apiPort, log, upgrade });
+            const server = await listen(gateway, {
+                port: apiPort,
+                log,
+                upgrade,
+                // Uploads stream through to Storage, which enforces its own size limits.
+                streamBodies: (pathname) => pathname.startsWith('/storage/v1/'),
+            });
             return {
                 stop: async () => {
                     await server.close();
@@ -259,6 +276,7 @@ export async function start(workdir: string): Promise<number> {
             SECRET_KEY: keys.secret,
             JWT_SECRET: jwt.secret,
             MAILPIT_URL: `http://127.0.0.1:${mailPort}`,
+            STORAGE_URL: routes['/storage/v1'] ? `${apiUrl}/storage/v1` : '',
             components: supervisor.summary(),
             details: supervisor.reports(),
         };

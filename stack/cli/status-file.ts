@@ -17,6 +17,8 @@ export interface StackStatus {
     SECRET_KEY: string;
     JWT_SECRET: string;
     MAILPIT_URL: string;
+    /** /storage/v1 on the gateway (empty when [storage] enabled = false). */
+    STORAGE_URL: string;
     /** Component name → "running" or why it is not (`degraded: …`, `restarting: …`, `failed: …`). */
     components: Record<string, string>;
     /** Per component: state, restarts, last error, processes (from the stack's live checks). */
@@ -71,10 +73,11 @@ export function alive(pid: number): boolean {
 }
 
 export function placeholderStatus(pid: number): Omit<StackStatus, 'components'> {
-    return { pid, API_URL: '', DB_URL: '', ANON_KEY: '', SERVICE_ROLE_KEY: '', PUBLISHABLE_KEY: '', SECRET_KEY: '', JWT_SECRET: '', MAILPIT_URL: '' };
+    return { pid, API_URL: '', DB_URL: '', ANON_KEY: '', SERVICE_ROLE_KEY: '', PUBLISHABLE_KEY: '', SECRET_KEY: '', JWT_SECRET: '', MAILPIT_URL: '', STORAGE_URL: '' };
 }
 
-const ENV_KEYS = ['API_URL', 'DB_URL', 'ANON_KEY', 'SERVICE_ROLE_KEY', 'PUBLISHABLE_KEY', 'SECRET_KEY', 'JWT_SECRET', 'MAILPIT_URL'] as const;
+// The S3 protocol (STORAGE_S3_URL, S3_PROTOCOL_*) is not implemented locally: those are not printed.
+const ENV_KEYS = ['API_URL', 'DB_URL', 'ANON_KEY', 'SERVICE_ROLE_KEY', 'PUBLISHABLE_KEY', 'SECRET_KEY', 'JWT_SECRET', 'MAILPIT_URL', 'STORAGE_URL'] as const;
 
 export function renderEnv(status: StackStatus): string {
     return ENV_KEYS.map((key) => `${key}="${status[key]}"`).join('\n');
@@ -86,6 +89,8 @@ export function renderPretty(status: StackStatus): string {
         ['REST URL', `${status.API_URL}/rest/v1`],
         ['Auth URL', `${status.API_URL}/auth/v1`],
         ['Functions URL', `${status.API_URL}/functions/v1`],
+        ['Storage URL', status.STORAGE_URL || 'disabled'],
+        ['S3 Storage URL', 'not available locally (the S3 protocol is not implemented)'],
         ['Metrics URL', `${status.API_URL}/customer/v1/privileged/metrics`],
         ['DB URL', status.DB_URL],
         ['Mailpit URL', status.MAILPIT_URL],

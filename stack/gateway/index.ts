@@ -1,5 +1,5 @@
 // The API gateway on :54321, as Supabase's (Kong locally, the platform gateway hosted):
-// routes /rest/v1, /auth/v1, /functions/v1 (prefix stripped) to the services, turns API
+// routes /rest/v1, /auth/v1, /functions/v1, /storage/v1 (prefix stripped) to the services, turns API
 // keys into the JWT the services expect, answers CORS, tags each request with an id and
 // writes one JSON access-log line per request.
 //
@@ -182,8 +182,9 @@ export function createGateway(options: GatewayOptions): FetchHandler {
                         headers.delete('apikey');
                         if (target.searchParams.has('apikey')) target.searchParams.delete('apikey');
                     }
-                    const body = request.method === 'GET' || request.method === 'HEAD' ? undefined : await request.arrayBuffer();
-                    response = await options.routes[prefix]!(new Request(target, { method: request.method, headers, body }), info);
+                    // The body passes through as a stream (uploads may be larger than memory should hold).
+                    const body = request.method === 'GET' || request.method === 'HEAD' ? undefined : request.body;
+                    response = await options.routes[prefix]!(new Request(target, { method: request.method, headers, body, duplex: 'half' } as RequestInit), info);
                 }
             }
         } catch (error) {

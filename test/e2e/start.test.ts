@@ -44,10 +44,11 @@ describe('npm start', () => {
     it('status -o env prints the variables scripts read', async () => {
         const result = await runCli(['status', '-o', 'env'], workdir);
         expect(result.status).toBe(0);
-        for (const name of ['API_URL', 'DB_URL', 'ANON_KEY', 'SERVICE_ROLE_KEY', 'PUBLISHABLE_KEY', 'SECRET_KEY', 'JWT_SECRET', 'MAILPIT_URL']) {
+        for (const name of ['API_URL', 'DB_URL', 'ANON_KEY', 'SERVICE_ROLE_KEY', 'PUBLISHABLE_KEY', 'SECRET_KEY', 'JWT_SECRET', 'MAILPIT_URL', 'STORAGE_URL']) {
             expect(result.stdout).toMatch(new RegExp(`^${name}=".+"$`, 'm'));
         }
         expect(result.stdout).toContain(`API_URL="http://127.0.0.1:${ports.api}"`);
+        expect(result.stdout).toContain(`STORAGE_URL="http://127.0.0.1:${ports.api}/storage/v1"`);
     });
 
     it('answers on each route of the running components', async () => {
@@ -62,6 +63,7 @@ describe('npm start', () => {
             rest: 'running',
             auth: 'running',
             functions: 'running',
+            storage: 'running',
             gateway: 'running',
             realtime: 'running',
             scheduler: 'running',
@@ -70,6 +72,8 @@ describe('npm start', () => {
         expect(rest.status).toBe(200);
         const auth = await fetch(`${api}/auth/v1/health`, { headers: { apikey: LOCAL_PUBLISHABLE_KEY } });
         expect(auth.status).toBe(200);
+        const seeded = await fetch(`${api}/storage/v1/object/public/e2e-files/docs/hello.txt`);
+        expect(await seeded.text()).toBe('seeded by objects_path');
         const mail = await fetch(`http://127.0.0.1:${ports.mail}/api/v1/messages`);
         expect(mail.status).toBe(200);
     });

@@ -37,9 +37,12 @@ export function makeProject(ports: Ports, { extraConfig = [], migrations = {} }:
             `[local_smtp]\nport = ${ports.mail}`,
             `[functions.hello]\nentrypoint = "${path.join(FIXTURE_FUNCTIONS, 'hello', 'index.ts')}"`,
             `[functions.public]\nentrypoint = "${path.join(FIXTURE_FUNCTIONS, 'public', 'index.ts')}"\nverify_jwt = false`,
+            `[storage.buckets.e2e-files]\npublic = true\nobjects_path = "./e2e-files"`,
             ...extraConfig,
         ].join('\n'),
     );
+    fs.mkdirSync(path.join(dir, 'supabase', 'e2e-files', 'docs'), { recursive: true });
+    fs.writeFileSync(path.join(dir, 'supabase', 'e2e-files', 'docs', 'hello.txt'), 'seeded by objects_path');
     const dirOf = path.join(dir, 'supabase', 'migrations');
     fs.copyFileSync(path.join(PROJECT_ROOT, 'supabase', 'migrations', SCHEDULE_MIGRATION), path.join(dirOf, SCHEDULE_MIGRATION));
     fs.writeFileSync(
