@@ -14,9 +14,12 @@ import { createGateway } from '../gateway/index.js';
 import { apiKeysFor } from '../gateway/keys.js';
 import { listen, type FetchHandler } from '../http.js';
 import { jwtKeysFromConfig } from '../jwt.js';
+import { erpConfigured, startLocalErp } from '../fakes/erp/local.js';
 import { createMailCatcher } from '../mail/index.js';
+import { startSmtpListener } from '../mail/smtp.js';
 import { createRestService } from '../rest/index.js';
 import { createScheduler, invokeThroughGateway, jobsFromDatabase } from '../scheduler/index.js';
+import type { ProjectConfig } from '../config.js';
 import { isSchemaCurrent, openProject, recordSchema, type LocalProject } from './project.js';
 
 const say = (message: string) => console.error(`• ${message}`);
@@ -34,6 +37,8 @@ export interface StackStatus {
     SECRET_KEY: string;
     JWT_SECRET: string;
     MAILPIT_URL: string;
+    /** The ERP fake's URL (admin API under /__admin), when the stack runs it. */
+    ERP_FAKE_URL?: string;
     /** Component name → "running" or why it is not. */
     components: Record<string, string>;
 }
@@ -51,9 +56,11 @@ export async function start(workdir: string): Promise<number> {
     const { config } = project;
     const apiPort = config.api.port;
     const mailPort = config.inbucket?.port ?? config.local_smtp.port;
+    const smtpPort = smtpPortOf(config);
     for (const [port, what] of [
         [apiPort, 'the API gateway ([api] port)'],
         [mailPort, 'the mail catcher ([local_smtp] port)'],
+        ...(smtpPort ? [[smtpPort, "the mail catcher's SMTP listener ([local_smtp] smtp_port)"] as const] : []),
     ] as const) {
         if (!(await isPortFree(port))) {
             throw new StackError(`port ${port} for ${what} on 127.0.0.1 is already in use: stop what uses it (\`npm run stop\` for a stack left running) or set another port in supabase/config.toml`);
@@ -122,10 +129,28 @@ export async function start(workdir: string): Promise<number> {
         };
 
         const mail = createMailCatcher();
+        // Secrets for the functions from the stack's local stand-ins (the project's own win).
+        const stackSecrets: Record<string, string> = {};
         await component('mail', async () => {
             const server = await listen(mail.handler, { port: mailPort });
             stops.push({ name: 'mail', stop: () => server.close() });
+            if (smtpPort) {
+                const smtp = await startSmtpListener(mail, { port: smtpPort });
+                stops.push({ name: 'mail (smtp)', stop: () => smtp.close() });
+                Object.assign(stackSecrets, { SMTP_HOST: '127.0.0.1', SMTP_PORT: String(smtp.port) });
+            }
         });
+        let erpFakeUrl: string | undefined;
+        if (erpConfigured(config)) {
+            components.erp = 'not started: the functions\' secrets configure an ERP (ERP_ADAPTER)';
+        } else {
+            await component('erp', async () => {
+                const erp = await startLocalErp();
+                stops.push({ name: 'erp', stop: () => erp.fake.close() });
+                Object.assign(stackSecrets, erp.secrets);
+                erpFakeUrl = erp.fake.url;
+            });
+        }
         await component('rest', async () => {
             const rest = await createRestService({ dbUrl: project.dbUrl, config, jwt });
             stops.push({ name: 'rest', stop: () => rest.close() });
@@ -154,6 +179,7 @@ export async function start(workdir: string): Promise<number> {
                     dbUrl: project.dbUrl,
                     denoDir: path.join(project.localDir, 'deno'),
                     log: (entry) => console.error(JSON.stringify(entry)),
+                    stackSecrets,
                 });
                 stops.push({ name: 'functions', stop: () => functions.close() });
                 routes['/functions/v1'] = functions.handler;
@@ -180,6 +206,7 @@ export async function start(workdir: string): Promise<number> {
             SECRET_KEY: keys.secret,
             JWT_SECRET: jwt.secret,
             MAILPIT_URL: `http://127.0.0.1:${mailPort}`,
+            ...(erpFakeUrl ? { ERP_FAKE_URL: erpFakeUrl } : {}),
             components,
         };
         writeStatus(status);
@@ -227,6 +254,16 @@ export async function stop(workdir: string): Promise<number> {
     return 0;
 }
 
+/** The mail catcher's SMTP port: [local_smtp] smtp_port (or the older [inbucket] smtp_port); none when unset. */
+export function smtpPortOf(config: ProjectConfig): number | undefined {
+    const value = (config.local_smtp as Record<string, unknown>).smtp_port ?? (config.inbucket as Record<string, unknown> | undefined)?.smtp_port;
+    if (value === undefined) return undefined;
+    if (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > 65535) {
+        throw new StackError('[local_smtp] smtp_port must be a port number');
+    }
+    return value;
+}
+
 function placeholderStatus(pid: number): Omit<StackStatus, 'components'> {
     return { pid, API_URL: '', DB_URL: '', ANON_KEY: '', SERVICE_ROLE_KEY: '', PUBLISHABLE_KEY: '', SECRET_KEY: '', JWT_SECRET: '', MAILPIT_URL: '' };
 }
@@ -265,6 +302,7 @@ export function renderPretty(status: StackStatus): string {
         ['Functions URL', `${status.API_URL}/functions/v1`],
         ['DB URL', status.DB_URL],
         ['Mailpit URL', status.MAILPIT_URL],
+        ...(status.ERP_FAKE_URL ? [['ERP fake URL', status.ERP_FAKE_URL] as [string, string]] : []),
         ['JWT secret', status.JWT_SECRET],
         ['anon key', status.ANON_KEY],
         ['service_role key', status.SERVICE_ROLE_KEY],

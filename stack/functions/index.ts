@@ -36,6 +36,11 @@ export interface FunctionsServiceOptions {
     log?: (entry: LogEntry) => void;
     /** How long shutdown waits for waitUntil work before killing workers (default 30 s). */
     shutdownGraceMs?: number;
+    /**
+     * Secrets the stack provides for its local stand-ins (the ERP fake's URL and key, the
+     * mail catcher's SMTP port). The project's own secrets override them.
+     */
+    stackSecrets?: Record<string, string>;
 }
 
 export interface FunctionsService {
@@ -201,7 +206,7 @@ export async function createFunctionsService(options: FunctionsServiceOptions): 
             if (slot.version !== version) log({ level: 'info', msg: 'code changed: reloading function', function: slot.spec.name });
             retire(slot.worker);
         }
-        const env = { ...denoBaseEnv(options.denoDir), ...userSecrets(options.config, warnOnce), ...platformEnv };
+        const env = { ...denoBaseEnv(options.denoDir), ...options.stackSecrets, ...userSecrets(options.config, warnOnce), ...platformEnv };
         slot.worker = new Worker(slot.spec, { deno, env, memoryMb, log });
         slot.version = version;
         const worker = slot.worker;
