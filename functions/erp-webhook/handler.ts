@@ -10,6 +10,7 @@ import type { Db } from '../_shared/db.ts';
 import { verifyErpWebhook } from '../_shared/erp/webhook-signature.ts';
 import { HttpError, json, preflight, toResponse } from '../_shared/http.ts';
 import type { Logger } from '../_shared/log.ts';
+import { rethrowSqlApiError } from '../_shared/sql-errors.ts';
 
 export interface ErpWebhookDeps {
     db: Db;
@@ -63,7 +64,7 @@ export async function handle(request: Request, deps: ErpWebhookDeps): Promise<Re
         const { rows } = await deps.db.query<{ outcome: Record<string, unknown> }>(
             'select public.apply_erp_message($1, $2, $3, $4) as outcome',
             [`webhook:${check.id}`, 'webhook', observedAt, { stock: body.data.stock, prices: body.data.prices }],
-        );
+        ).catch(rethrowSqlApiError);
         const outcome = rows[0]!.outcome;
         deps.log.info('erp webhook applied', { message_id: check.id, status: outcome.status });
         return json(outcome);

@@ -25,12 +25,14 @@ export const FaultSettings = z
         down: z.boolean(),
         /** Seed of the fault dice, for a reproducible run (null: Math.random). */
         seed: z.number().int().nullable(),
+        /** Only these calls get faults ("sale.order.create", "POST /api/v1/orders"); null: every call. */
+        calls: z.array(z.string().min(1)).nullable(),
     })
     .strict();
 
 export type FaultSettings = z.infer<typeof FaultSettings>;
 
-export const NO_FAULTS: FaultSettings = { error_rate: 0, timeout_rate: 0, latency_ms: 0, hang_ms: 30_000, down: false, seed: null };
+export const NO_FAULTS: FaultSettings = { error_rate: 0, timeout_rate: 0, latency_ms: 0, hang_ms: 30_000, down: false, seed: null, calls: null };
 
 export interface ErpFakeOptions {
     port?: number;
@@ -281,12 +283,13 @@ export async function startErpFake(options: ErpFakeOptions = {}): Promise<ErpFak
         const protocol: ReceivedCall['protocol'] = json2Route ? 'json2' : path === '/jsonrpc' ? 'jsonrpc' : path.startsWith('/api/v1/') ? 'http' : 'other';
         const call = json2Route ? `${json2Route[1]}.${json2Route[2]}` : protocol === 'jsonrpc' ? rpcName(text) : `${req.method} ${path.replace(/\/orders\/[^/]+$/, '/orders/:number')}`;
 
+        const targeted = faults.calls === null || faults.calls.includes(call);
         if (faults.down) {
             record({ protocol, call, outcome: 'down' });
             return res.socket?.destroy();
         }
         if (faults.latency_ms > 0) await sleep(faults.latency_ms);
-        const roll = dice();
+        const roll = targeted ? dice() : 1;
         if (roll < faults.error_rate) {
             record({ protocol, call, outcome: 'error', status: 503 });
             return answer(res, protocol === 'jsonrpc'
