@@ -76,6 +76,33 @@ export class ErpError extends Error {
         super(message);
         this.name = 'ErpError';
     }
+
+    /**
+     * The ERP answered that it did not carry the call out (5xx: the call's transaction rolled
+     * back; 429: refused before it ran). A timeout or a dropped connection is not this: the
+     * call may have been applied, and only a later attempt may look.
+     */
+    get unapplied(): boolean {
+        return this.status !== undefined && (this.status >= 500 || this.status === 429);
+    }
+}
+
+/**
+ * Repeats one ERP call that the ERP answered with "not done, try again" (see `unapplied`) a
+ * few times at once, with a short jittered pause, before the whole message is failed: a flaky
+ * ERP then costs milliseconds, not a backoff of the message. Never repeats an ambiguous
+ * failure (timeout), which the next attempt resolves by looking up what exists.
+ */
+export async function retryUnapplied<T>(call: () => Promise<T>, signal?: AbortSignal, tries = 5): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+        try {
+            return await call();
+        } catch (error) {
+            if (!(error instanceof ErpError) || !error.unapplied || attempt >= tries || signal?.aborted) throw error;
+            const pause = 25 * 2 ** attempt * (0.5 + Math.random() / 2);
+            await new Promise((resolve) => setTimeout(resolve, pause));
+        }
+    }
 }
 
 /**

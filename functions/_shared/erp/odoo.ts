@@ -11,7 +11,7 @@
 // Every response is validated with zod before anything is used.
 import { z } from 'zod';
 import { toMajorUnits } from '../money.ts';
-import { ErpError, erpFetch, readErpJson, retryableStatus, type CallOptions, type ErpAdapter, type ErpDocument, type ErpOrder, type ErpOrderStatus, type ErpStockLevel } from './adapter.ts';
+import { ErpError, erpFetch, readErpJson, retryableStatus, retryUnapplied, type CallOptions, type ErpAdapter, type ErpDocument, type ErpOrder, type ErpOrderStatus, type ErpStockLevel } from './adapter.ts';
 
 export interface OdooSettings {
     url: string;
@@ -160,7 +160,8 @@ function jsonRpcTransport(s: OdooSettings, fetcher: typeof fetch): Transport {
 
 export function createOdooAdapter(settings: OdooSettings): ErpAdapter {
     const fetcher = settings.fetch ?? fetch;
-    const call = settings.protocol === 'jsonrpc' ? jsonRpcTransport(settings, fetcher) : json2Transport(settings, fetcher);
+    const transport = settings.protocol === 'jsonrpc' ? jsonRpcTransport(settings, fetcher) : json2Transport(settings, fetcher);
+    const call: Transport = (orm, signal) => retryUnapplied(() => transport(orm, signal), signal);
 
     const findOrder = async (number: string, signal?: AbortSignal) => {
         const found = parse(
