@@ -204,7 +204,7 @@ create table private.erp_inbound_messages (
 
 alter table private.erp_inbound_messages enable row level security;
 
-grant select, insert on private.erp_inbound_messages to service_role;
+grant select, insert, update on private.erp_inbound_messages to service_role;
 
 -- Applies one validated ERP message: `{stock: [{sku, on_hand}], prices: [{sku,
 -- price_amount, currency}]}` observed at `p_observed_at`. A sku the shop does not sell is
