@@ -889,6 +889,7 @@ export type Database = {
         Args: { p_id: number; p_now?: string; p_result?: Json };
         Returns: Json;
       };
+      complete_outbox_messages: { Args: { p_ids: number[]; p_now?: string }; Returns: number };
       custom_access_token_hook: { Args: { event: Json }; Returns: Json };
       dead_letter_outbox_message: { Args: { p_error: string; p_id: number }; Returns: Json };
       expire_reservations: { Args: { p_now?: string }; Returns: Json };
@@ -976,7 +977,7 @@ export type Database = {
           p_recipient: string;
           p_template: string;
         };
-        Returns: Json;
+        Returns: boolean;
       };
       replay_outbox_message: { Args: { p_id: number; p_now?: string }; Returns: Json };
       request_refund: {

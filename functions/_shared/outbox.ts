@@ -18,10 +18,13 @@ export interface OutboxMessage {
     attempts: number;
 }
 
-/** What became of one message. `completed`: the processor already completed it in its own transaction. */
+/**
+ * What became of one message. `done` with a result (an ERP document) is completed on its
+ * own, in the transaction that records the result; `done` without one is completed with the
+ * rest of its round in one statement.
+ */
 export type Outcome =
     | { kind: 'done'; result?: Record<string, unknown> }
-    | { kind: 'completed' }
     | { kind: 'retry'; error: string }
     | { kind: 'dead'; error: string };
 
@@ -80,7 +83,9 @@ export async function runOutboxWorker(run: WorkerRun): Promise<RunSummary> {
             const claimed = await claim(db, topic, settings, run.worker, run.clock());
             summary.claimed += claimed.length;
             if (claimed.length === settings.batch) more = true;
-            await Promise.all(claimed.map((message) => settle(run, message, summary)));
+            const done: string[] = [];
+            await Promise.all(claimed.map((message) => settle(run, message, summary, done)));
+            await completeAll(run, done, summary);
         }
     }
     if (summary.claimed) log.info('outbox run finished', { topics: run.topics, ...summary });
@@ -96,7 +101,19 @@ async function claim(db: Db, topic: string, settings: WorkerSettings, worker: st
     return rows as OutboxMessage[];
 }
 
-async function settle(run: WorkerRun, message: OutboxMessage, summary: RunSummary): Promise<void> {
+/** Completes the round's messages that carry no result, in one statement. */
+async function completeAll(run: WorkerRun, ids: string[], summary: RunSummary): Promise<void> {
+    if (!ids.length) return;
+    const { rows } = await run.db.query<{ n: number }>('select public.complete_outbox_messages($1::bigint[], $2) as n', [ids, run.clock()]);
+    const completed = rows[0]!.n;
+    summary.done += completed;
+    if (completed < ids.length) {
+        run.log.warn('outbox message leases lost before they were settled', { lost: ids.length - completed });
+        summary.lost += ids.length - completed;
+    }
+}
+
+async function settle(run: WorkerRun, message: OutboxMessage, summary: RunSummary, done: string[]): Promise<void> {
     const log = run.log.with({ outbox_id: message.id, topic: message.topic, aggregate_id: message.aggregate_id, attempt: message.attempts });
     const deadline = AbortSignal.timeout(messageDeadlineMs(run.settings));
     let outcome: Outcome;
@@ -109,10 +126,10 @@ async function settle(run: WorkerRun, message: OutboxMessage, summary: RunSummar
     }
     try {
         const now = run.clock();
-        if (outcome.kind === 'done') {
-            await run.db.query('select public.complete_outbox_message($1, $2, $3)', [message.id, outcome.result ?? {}, now]);
-            summary.done += 1;
-        } else if (outcome.kind === 'completed') {
+        if (outcome.kind === 'done' && !outcome.result) {
+            done.push(message.id);
+        } else if (outcome.kind === 'done') {
+            await run.db.query('select public.complete_outbox_message($1, $2, $3)', [message.id, outcome.result, now]);
             summary.done += 1;
         } else if (outcome.kind === 'dead') {
             await run.db.query('select public.dead_letter_outbox_message($1, $2)', [message.id, outcome.error.slice(0, 2000)]);

@@ -1,7 +1,7 @@
 // notifications: the order emails from the outbox (`email.*`). Scheduled every few seconds
 // with the service role. Each message is rendered from the order as it is now and sent
-// through the provider with the message's idempotency key; the delivery is recorded and the
-// message completed in one transaction. A message already recorded as delivered (its
+// through the provider with the message's idempotency key; the delivery is recorded, then
+// the round's messages are completed together. A message already recorded as delivered (its
 // completion was lost) is completed without sending again: one email per message, and the
 // outbox keys make that one per (order, template) — per failed attempt for payment_failed,
 // per refunded amount for refund_issued.
@@ -50,11 +50,8 @@ export async function sendEmail(deps: NotificationsDeps, message: OutboxMessage,
     const data = schema.safeParse(message.payload);
     if (!data.success) return { kind: 'dead', error: `malformed payload: ${data.error.issues[0]?.message}` };
 
-    const { rows: sent } = await deps.db.query<{ template: string }>('select template from private.email_deliveries where outbox_id = $1', [message.id]);
-    if (sent[0]) {
-        await deps.db.query('select public.record_email_delivery($1, $2, $3, $4, $5, $6)', [message.id, sent[0].template, '', deps.mail.name, null, deps.clock()]);
-        return { kind: 'completed' };
-    }
+    const { rows: sent } = await deps.db.query('select 1 from private.email_deliveries where outbox_id = $1', [message.id]);
+    if (sent.length) return { kind: 'done' };
     const order = await loadOrder(deps.db, (message.payload as { order_id: string }).order_id);
     if (!order) return { kind: 'dead', error: 'the order does not exist' };
 
@@ -67,7 +64,7 @@ export async function sendEmail(deps: NotificationsDeps, message: OutboxMessage,
         throw error;
     }
     await deps.db.query('select public.record_email_delivery($1, $2, $3, $4, $5, $6)', [message.id, data.data.template, order.email, deps.mail.name, id, deps.clock()]);
-    return { kind: 'completed' };
+    return { kind: 'done' };
 }
 
 export async function handle(request: Request, deps: NotificationsDeps): Promise<Response> {

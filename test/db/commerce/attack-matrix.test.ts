@@ -206,6 +206,7 @@ const erpAndEmailTargets: Target[] = [
     { name: 'public.apply_erp_price', sql: `select public.apply_erp_price($1, 1, 'EUR', 'forged-' || md5(random()::text), now() + interval '1 day')`, params: (c) => [c.shop.variants[0]!.sku], allowed: [], control: 'service' },
     { name: 'public.apply_erp_message', sql: `select public.apply_erp_message('forged-' || md5(random()::text), 'webhook', now() + interval '1 day', jsonb_build_object('stock', jsonb_build_array(jsonb_build_object('sku', $1::text, 'on_hand', 999))))`, params: (c) => [c.shop.variants[0]!.sku], allowed: [], control: 'service' },
     { name: 'public.dead_letter_outbox_message', sql: `select public.dead_letter_outbox_message($1, 'forged')`, params: (c) => [c.processingMessageId], allowed: [], control: 'service' },
+    { name: 'public.complete_outbox_messages', sql: 'select public.complete_outbox_messages(array[$1]::bigint[])', params: (c) => [c.emailMessageId], allowed: [], control: 'service' },
     { name: 'public.list_dead_letters', sql: 'select id from public.list_dead_letters()', allowed: staff('support', 'admin'), control: 'support' },
     { name: 'public.record_email_delivery', sql: `select public.record_email_delivery($1, 'order_confirmation', 'a@b.test', 'smtp', 'forged')`, params: (c) => [c.emailMessageId], allowed: [], control: 'service' },
     { name: 'public.replay_outbox_message of an ERP message (needs aal2)', sql: 'select public.replay_outbox_message($1)', params: (c) => [c.erpDeadMessageId], allowed: mfa('admin'), control: 'admin+aal2' },
