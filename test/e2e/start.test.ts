@@ -6,6 +6,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import nodemailer from 'nodemailer';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { freePort } from '../../stack/db/cluster.js';
 import { LOCAL_PUBLISHABLE_KEY, LOCAL_SECRET_KEY } from '../../stack/keys.js';
@@ -21,6 +22,7 @@ interface Ports {
     api: number;
     db: number;
     mail: number;
+    smtp: number;
 }
 
 function makeProject(ports: Ports): string {
@@ -33,7 +35,7 @@ function makeProject(ports: Ports): string {
             'project_id = "e2e"',
             `[api]\nport = ${ports.api}`,
             `[db]\nport = ${ports.db}`,
-            `[local_smtp]\nport = ${ports.mail}`,
+            `[local_smtp]\nport = ${ports.mail}\nsmtp_port = ${ports.smtp}`,
             `[functions.hello]\nentrypoint = "${path.join(FIXTURES, 'hello', 'index.ts')}"`,
             `[functions.public]\nentrypoint = "${path.join(FIXTURES, 'public', 'index.ts')}"\nverify_jwt = false`,
         ].join('\n'),
@@ -116,7 +118,7 @@ describe('npm start', () => {
     const later: Launched[] = [];
 
     beforeAll(async () => {
-        ports = { api: await freePort(), db: await freePort(), mail: await freePort() };
+        ports = { api: await freePort(), db: await freePort(), mail: await freePort(), smtp: await freePort() };
         workdir = makeProject(ports);
         stack = await launch(workdir);
         stdout = stack.out.stdout;
@@ -154,6 +156,7 @@ describe('npm start', () => {
         expect(components).toEqual({
             database: 'running',
             mail: 'running',
+            erp: 'running',
             rest: 'running',
             auth: 'running',
             functions: 'running',
@@ -184,6 +187,16 @@ describe('npm start', () => {
             },
             { timeout: 10_000, interval: 100 },
         );
+    });
+
+    it('accepts mail on the SMTP port and runs an ERP fake (no ERP configured) whose URL status prints', async () => {
+        const transport = nodemailer.createTransport({ host: '127.0.0.1', port: ports.smtp, secure: false, ignoreTLS: true });
+        await transport.sendMail({ from: 'shop@example.test', to: 'smtp-e2e@example.test', subject: 'over SMTP', text: 'hello' });
+        const list = (await (await fetch(`http://127.0.0.1:${ports.mail}/api/v1/search?query=to:smtp-e2e@example.test`)).json()) as { messages: Array<{ Subject: string }> };
+        expect(list.messages.map((m) => m.Subject)).toEqual(['over SMTP']);
+        const status = JSON.parse((await runCli(['status', '-o', 'json'], workdir)).stdout) as { ERP_FAKE_URL: string };
+        const version = await fetch(`${status.ERP_FAKE_URL}/web/version`);
+        expect(((await version.json()) as { version: string }).version).toBe('19.0');
     });
 
     it('runs the scheduled job declared by the project migration', async () => {
@@ -243,7 +256,7 @@ describe('npm start on a busy port', () => {
         const blocker = net.createServer();
         await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
         const api = (blocker.address() as net.AddressInfo).port;
-        const workdir = makeProject({ api, db: await freePort(), mail: await freePort() });
+        const workdir = makeProject({ api, db: await freePort(), mail: await freePort(), smtp: await freePort() });
         try {
             const result = await runCli(['start'], workdir);
             expect(result.status).toBe(1);
