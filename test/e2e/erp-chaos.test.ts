@@ -5,6 +5,7 @@
 // goes down past the last attempt: dead letters; after recovery an admin with MFA replays
 // them: synced, still once.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { signErpWebhook } from '../../functions/_shared/erp/webhook-signature.ts';
 import { startErpFake, type ErpFake } from '../../stack/fakes/erp/index.js';
 import { useTestDatabase, type TestUser } from '../harness/db.js';
 import { createShop, createStaff, paidOrder, type Shop, type Staff } from '../harness/commerce-shop.js';
@@ -28,6 +29,8 @@ interface FakeOrder {
     lines: Array<{ default_code: string; product_uom_qty: number; price_unit: number }>;
 }
 
+const WEBHOOK_SECRET = 'whsec_' + Buffer.from('chaos-erp-webhook-secret').toString('base64');
+
 const fakeOrders = async (): Promise<FakeOrder[]> => ((await (await fetch(`${fake.url}/__admin/orders`)).json()) as { odoo: FakeOrder[] }).odoo;
 const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -42,6 +45,7 @@ beforeAll(async () => {
             ODOO_API_KEY: 'chaos-key',
             ODOO_CREATE_MISSING_PRODUCTS: 'true',
             ERP_TIMEOUT_MS: '1000',
+            ERP_WEBHOOK_SECRET: WEBHOOK_SECRET,
         },
     });
     shop = await createShop(db, 100_000);
@@ -157,3 +161,31 @@ describe('erp-sync under chaos (real Deno)', () => {
         expect(fake.report().duplicate_orders).toEqual([]);
     }, 300_000);
 });
+
+describe('inbound ERP functions (real Deno)', () => {
+    it('erp-webhook applies a signed stock message once and refuses a forged one; erp-stock-pull reads the ERP', async () => {
+        const variant = shop.variants[0]!;
+        const send = async (body: string, id: string, secret = WEBHOOK_SECRET) => {
+            const timestamp = Math.floor(Date.now() / 1000);
+            // No JWT: verify_jwt = false for this function, the signature is the credential.
+            const response = await fetch(`${stack.url}/functions/v1/erp-webhook`, {
+                method: 'POST',
+                headers: { 'content-type': 'application/json', 'webhook-id': id, 'webhook-timestamp': String(timestamp), 'webhook-signature': await signErpWebhook(secret, id, timestamp, body) },
+                body,
+            });
+            return { status: response.status, body: (await response.json()) as { status?: string; code?: string } };
+        };
+        const body = JSON.stringify({ stock: [{ sku: variant.sku, on_hand: 54_321 }] });
+        expect(await send(body, 'msg_deno_1', 'whsec_' + Buffer.from('not-the-secret-of-this-erp').toString('base64'))).toMatchObject({ status: 401, body: { code: 'unauthenticated' } });
+        expect(await send(body, 'msg_deno_1')).toMatchObject({ status: 200, body: { status: 'applied' } });
+        expect(await send(body, 'msg_deno_1')).toMatchObject({ status: 200, body: { status: 'duplicate' } });
+        expect(await db.query('select on_hand from public.inventory_levels where variant_id = $1', [variant.id])).toEqual([{ on_hand: 54_321 }]);
+
+        fake.setFaults({ error_rate: 0, timeout_rate: 0, down: false });
+        await fetch(`${fake.url}/__admin/stock`, { method: 'POST', body: JSON.stringify({ items: [{ default_code: shop.variants[1]!.sku, quantity: 4_242 }] }) });
+        const pulled = await stack.invoke('erp-stock-pull');
+        expect(pulled).toMatchObject({ status: 200, body: { status: 'applied' } });
+        expect(await db.query('select on_hand from public.inventory_levels where variant_id = $1', [shop.variants[1]!.id])).toEqual([{ on_hand: 4_242 }]);
+    }, 120_000);
+});
+

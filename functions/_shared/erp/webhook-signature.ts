@@ -12,12 +12,15 @@ export type SignatureCheck =
     | { ok: true; id: string; timestamp: number }
     | { ok: false; reason: 'missing_headers' | 'bad_timestamp' | 'stale' | 'bad_signature' };
 
-function secretBytes(secret: string): Uint8Array {
+/** Bytes backed by a plain ArrayBuffer (what WebCrypto's BufferSource takes in Deno's types). */
+const bytes = (values: ArrayLike<number>): Uint8Array<ArrayBuffer> => new Uint8Array(values);
+
+function secretBytes(secret: string): Uint8Array<ArrayBuffer> {
     if (secret.startsWith('whsec_')) {
         const raw = atob(secret.slice('whsec_'.length));
-        return Uint8Array.from(raw, (c) => c.charCodeAt(0));
+        return bytes(Array.from(raw, (c) => c.charCodeAt(0)));
     }
-    return new TextEncoder().encode(secret);
+    return bytes(new TextEncoder().encode(secret));
 }
 
 type HmacKey = Awaited<ReturnType<typeof crypto.subtle.importKey>>;
@@ -26,7 +29,7 @@ function key(secret: string, usage: 'sign' | 'verify'): Promise<HmacKey> {
     return crypto.subtle.importKey('raw', secretBytes(secret), { name: 'HMAC', hash: 'SHA-256' }, false, [usage]);
 }
 
-const signedContent = (id: string, timestamp: number, body: string) => new TextEncoder().encode(`${id}.${timestamp}.${body}`);
+const signedContent = (id: string, timestamp: number, body: string) => bytes(new TextEncoder().encode(`${id}.${timestamp}.${body}`));
 
 /** The `webhook-signature` value for a message (what the ERP, or a test, sends). */
 export async function signErpWebhook(secret: string, id: string, timestamp: number, body: string): Promise<string> {
@@ -48,9 +51,9 @@ export async function verifyErpWebhook(secret: string, headers: Headers, body: s
     for (const candidate of signatures.split(' ')) {
         const [version, value] = candidate.split(',', 2);
         if (version !== 'v1' || !value) continue;
-        let mac: Uint8Array;
+        let mac: Uint8Array<ArrayBuffer>;
         try {
-            mac = Uint8Array.from(atob(value), (c) => c.charCodeAt(0));
+            mac = bytes(Array.from(atob(value), (c) => c.charCodeAt(0)));
         } catch {
             continue;
         }
