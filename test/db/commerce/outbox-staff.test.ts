@@ -60,6 +60,16 @@ describe('dead letters for staff', () => {
     });
 });
 
+describe('the schedule', () => {
+    it('runs the outbox workers every few seconds and the stock pull every five minutes', async () => {
+        expect(await db.query('select name, schedule, function_name, enabled from scheduler.jobs order by name')).toEqual([
+            { name: 'erp-stock-pull', schedule: '*/5 * * * *', function_name: 'erp-stock-pull', enabled: true },
+            { name: 'erp-sync', schedule: '5 seconds', function_name: 'erp-sync', enabled: true },
+            { name: 'notifications', schedule: '5 seconds', function_name: 'notifications', enabled: true },
+        ]);
+    });
+});
+
 describe('settling messages', () => {
     it('dead-letters a permanent failure at once and says so on the order', async () => {
         const order = await paidOrder(db, await db.createUser(), [{ variant_id: shop.variants[1]!.id, quantity: 1 }]);
