@@ -88,17 +88,22 @@ export class ErpError extends Error {
 }
 
 /**
- * Repeats one ERP call that the ERP answered with "not done, try again" (see `unapplied`) a
- * few times at once, with a short jittered pause, before the whole message is failed: a flaky
- * ERP then costs milliseconds, not a backoff of the message. Never repeats an ambiguous
- * failure (timeout), which the next attempt resolves by looking up what exists.
+ * Repeats one ERP call at once, a few times with a short jittered pause, before the whole
+ * message is failed — so a flaky ERP costs milliseconds, not a backoff of the message:
+ *  - a call the ERP answered "not done, try again" (see `unapplied`);
+ *  - a call that is safe to repeat (`safeToRepeat`: a read, or a write the ERP de-duplicates
+ *    by Idempotency-Key) that timed out or lost its connection.
+ * A write that timed out is never repeated at once: it may have been carried out, and only a
+ * later attempt, which looks up what exists first, may find out.
  */
-export async function retryUnapplied<T>(call: () => Promise<T>, signal?: AbortSignal, tries = 5): Promise<T> {
+export async function retryTransient<T>(call: () => Promise<T>, options: { signal?: AbortSignal; safeToRepeat: boolean; tries?: number }): Promise<T> {
+    const tries = options.tries ?? 5;
     for (let attempt = 1; ; attempt++) {
         try {
             return await call();
         } catch (error) {
-            if (!(error instanceof ErpError) || !error.unapplied || attempt >= tries || signal?.aborted) throw error;
+            const repeatable = error instanceof ErpError && (error.unapplied || (options.safeToRepeat && error.retryable && error.status === undefined));
+            if (!repeatable || attempt >= tries || options.signal?.aborted) throw error;
             const pause = 25 * 2 ** attempt * (0.5 + Math.random() / 2);
             await new Promise((resolve) => setTimeout(resolve, pause));
         }

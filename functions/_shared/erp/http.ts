@@ -6,7 +6,7 @@
 //   GET  {base}/stock             → 200 {items: [{sku, on_hand}]}
 // Responses are validated with zod before anything is used.
 import { z } from 'zod';
-import { ErpError, erpFetch, readErpJson, retryableStatus, retryUnapplied, type ErpAdapter } from './adapter.ts';
+import { ErpError, erpFetch, readErpJson, retryableStatus, retryTransient, type ErpAdapter } from './adapter.ts';
 
 export interface HttpErpSettings {
     url: string;
@@ -23,7 +23,9 @@ export function createHttpErpAdapter(settings: HttpErpSettings): ErpAdapter {
     const base = settings.url.replace(/\/+$/, '');
     const headers = { authorization: `Bearer ${settings.token}`, 'content-type': 'application/json', 'user-agent': 'tillbase-erp-sync' };
 
-    const request = (what: string, path: string, init: RequestInit, signal?: AbortSignal) => retryUnapplied(() => requestOnce(what, path, init, signal), signal);
+    // GETs are reads and the POST carries an Idempotency-Key: every call is safe to repeat.
+    const request = (what: string, path: string, init: RequestInit, signal?: AbortSignal) =>
+        retryTransient(() => requestOnce(what, path, init, signal), { signal, safeToRepeat: true });
     const requestOnce = async (what: string, path: string, init: RequestInit, signal?: AbortSignal): Promise<{ status: number; body: unknown }> => {
         const response = await erpFetch(fetcher, `${base}${path}`, { ...init, headers: { ...headers, ...(init.headers as Record<string, string>) } }, settings.timeoutMs, signal);
         if (response.status === 404 && init.method === 'GET') return { status: 404, body: null };

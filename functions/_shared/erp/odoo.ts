@@ -11,7 +11,7 @@
 // Every response is validated with zod before anything is used.
 import { z } from 'zod';
 import { toMajorUnits } from '../money.ts';
-import { ErpError, erpFetch, readErpJson, retryableStatus, retryUnapplied, type CallOptions, type ErpAdapter, type ErpDocument, type ErpOrder, type ErpOrderStatus, type ErpStockLevel } from './adapter.ts';
+import { ErpError, erpFetch, readErpJson, retryableStatus, retryTransient, type CallOptions, type ErpAdapter, type ErpDocument, type ErpOrder, type ErpOrderStatus, type ErpStockLevel } from './adapter.ts';
 
 export interface OdooSettings {
     url: string;
@@ -35,6 +35,8 @@ interface OrmCall {
 }
 
 type Transport = (call: OrmCall, signal?: AbortSignal) => Promise<unknown>;
+
+const READ_METHODS = new Set(['search_read', 'search', 'read', 'search_count']);
 
 const OdooErrorBody = z.object({ name: z.string(), message: z.string() }).passthrough();
 const RpcEnvelope = z.object({
@@ -161,7 +163,8 @@ function jsonRpcTransport(s: OdooSettings, fetcher: typeof fetch): Transport {
 export function createOdooAdapter(settings: OdooSettings): ErpAdapter {
     const fetcher = settings.fetch ?? fetch;
     const transport = settings.protocol === 'jsonrpc' ? jsonRpcTransport(settings, fetcher) : json2Transport(settings, fetcher);
-    const call: Transport = (orm, signal) => retryUnapplied(() => transport(orm, signal), signal);
+    // Reads have no effect: safe to repeat after a timeout. Writes are not (Odoo has no idempotency keys).
+    const call: Transport = (orm, signal) => retryTransient(() => transport(orm, signal), { signal, safeToRepeat: READ_METHODS.has(orm.method) });
 
     const findOrder = async (number: string, signal?: AbortSignal) => {
         const found = parse(
