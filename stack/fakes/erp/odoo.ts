@@ -67,6 +67,8 @@ const METHOD_PARAMS: Record<string, string[]> = {
     action_cancel: [],
 };
 
+const READ_ONLY = new Set(['search_read', 'search', 'search_count', 'read']);
+
 export interface OdooCall {
     model: string;
     method: string;
@@ -117,6 +119,7 @@ export class OdooStore {
         }
         const unknown = Object.keys(params).filter((p) => !allowed.includes(p));
         if (unknown.length) throw badKwargs(`${model}.${method}() got an unexpected keyword argument '${unknown[0]}'`);
+        if (READ_ONLY.has(method)) return this.run(model, method, ids, params);
         const snapshot = this.clone();
         try {
             return this.run(model, method, ids, params);
