@@ -7,7 +7,7 @@
 // placed orders (their lines are snapshots).
 import { z } from 'zod';
 import type { Db } from '../_shared/db.ts';
-import { verifyErpWebhook } from '../_shared/erp/webhook-signature.ts';
+import { SIGNATURE_TOLERANCE_SECONDS, verifyErpWebhook } from '../_shared/erp/webhook-signature.ts';
 import { HttpError, json, preflight, toResponse } from '../_shared/http.ts';
 import type { Logger } from '../_shared/log.ts';
 import { rethrowSqlApiError } from '../_shared/sql-errors.ts';
@@ -61,6 +61,10 @@ export async function handle(request: Request, deps: ErpWebhookDeps): Promise<Re
             throw new HttpError(400, 'invalid_argument', `${issue.path.join('.') || 'body'}: ${issue.message}`);
         }
         const observedAt = body.data.observed_at ? new Date(body.data.observed_at) : new Date(check.timestamp * 1000);
+        // A count "from the future" would make every real later count look stale.
+        if (observedAt.getTime() > now.getTime() + SIGNATURE_TOLERANCE_SECONDS * 1000) {
+            throw new HttpError(400, 'invalid_argument', 'observed_at: lies in the future');
+        }
         const { rows } = await deps.db.query<{ outcome: Record<string, unknown> }>(
             'select public.apply_erp_message($1, $2, $3, $4) as outcome',
             [`webhook:${check.id}`, 'webhook', observedAt, { stock: body.data.stock, prices: body.data.prices }],

@@ -103,6 +103,14 @@ describe('erp-webhook: signatures', () => {
         expect(await snapshot(db)).toEqual(before);
     });
 
+    it('refuses a count observed in the future (it would make every later count stale)', async () => {
+        const before = await snapshot(db);
+        const response = await handleWebhook(await delivery({ observed_at: new Date(clock.getTime() + 3_600_000).toISOString(), stock: [{ sku: shop.variants[0]!.sku, on_hand: 1 }] }), deps());
+        expect(response.status).toBe(400);
+        expect(await response.json()).toMatchObject({ code: 'invalid_argument', message: expect.stringContaining('observed_at') });
+        expect(await snapshot(db)).toEqual(before);
+    });
+
     it('reports a sku the shop does not sell without failing the rest of the message', async () => {
         clock = new Date(T0.getTime() + 4_000);
         const response = await handleWebhook(await delivery({ stock: [{ sku: 'NOT-SOLD-HERE', on_hand: 3 }, { sku: shop.variants[2]!.sku, on_hand: 12 }] }), deps());
