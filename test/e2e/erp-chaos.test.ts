@@ -1,5 +1,6 @@
-// Chaos, end to end on real Deno: 100 paid orders while the ERP fake fails 30% of calls,
-// leaves 10% unanswered (after carrying them out), and the erp-sync worker is killed
+// Chaos, end to end on real Deno: 100 paid orders while the ERP fake fails 30% of calls
+// (some after carrying them out), leaves 10% unanswered (after carrying them out), and the
+// erp-sync worker is killed
 // (SIGKILL) mid-batch. In the end every order is in the ERP exactly once (by
 // client_order_ref), with the right lines and totals, and erp_status = synced. Then the ERP
 // goes down past the last attempt: dead letters; after recovery an admin with MFA replays
@@ -84,7 +85,9 @@ describe('erp-sync under chaos (real Deno)', () => {
         const ids = orders.map((o) => o.id);
         expect(await statuses(ids)).toEqual([{ erp_status: 'queued', n: 100 }]);
 
-        fake.setFaults({ error_rate: 0.3, timeout_rate: 0.1, hang_ms: 1_500, seed: 20261126 });
+        // 30% of calls fail — two thirds before doing anything (503), one third after doing it
+        // (502, the answer lost) — and 10% are carried out but never answered.
+        fake.setFaults({ error_rate: 0.2, error_after_rate: 0.1, timeout_rate: 0.1, hang_ms: 1_500, seed: 20261126 });
 
         // A run that is killed mid-batch: wait until it holds messages and talks to the ERP.
         const doomed = stack.invoke('erp-sync', RUN);
@@ -109,6 +112,7 @@ describe('erp-sync under chaos (real Deno)', () => {
 
         const report = fake.report();
         expect(report.faults.error).toBeGreaterThan(0);
+        expect(report.faults.error_after).toBeGreaterThan(0);
         expect(report.faults.timeout).toBeGreaterThan(0);
         expect(report.duplicate_orders).toEqual([]);
 
@@ -136,7 +140,7 @@ describe('erp-sync under chaos (real Deno)', () => {
     }, 300_000);
 
     it('with the ERP down past the last attempt the orders are dead letters; replayed after recovery they sync, still once', async () => {
-        fake.setFaults({ error_rate: 0, timeout_rate: 0, down: true });
+        fake.setFaults({ error_rate: 0, error_after_rate: 0, timeout_rate: 0, down: true });
         const stranded: Array<{ id: string; number: string }> = [];
         for (let i = 0; i < 5; i++) stranded.push(await paidOrder(db, customers[i]!, [{ variant_id: shop.variants[i % 3]!.id, quantity: 1 }]));
         const ids = stranded.map((o) => o.id);
@@ -181,7 +185,7 @@ describe('inbound ERP functions (real Deno)', () => {
         expect(await send(body, 'msg_deno_1')).toMatchObject({ status: 200, body: { status: 'duplicate' } });
         expect(await db.query('select on_hand from public.inventory_levels where variant_id = $1', [variant.id])).toEqual([{ on_hand: 54_321 }]);
 
-        fake.setFaults({ error_rate: 0, timeout_rate: 0, down: false });
+        fake.setFaults({ error_rate: 0, error_after_rate: 0, timeout_rate: 0, down: false });
         await fetch(`${fake.url}/__admin/stock`, { method: 'POST', body: JSON.stringify({ items: [{ default_code: shop.variants[1]!.sku, quantity: 4_242 }] }) });
         const pulled = await stack.invoke('erp-stock-pull');
         expect(pulled).toMatchObject({ status: 200, body: { status: 'applied' } });

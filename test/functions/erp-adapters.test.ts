@@ -30,7 +30,7 @@ const order = (number: string): ErpOrder => ({
     shipping_amount: 0,
     tax_amount: 0,
     total_amount: 9_000,
-    email: 'Kenji@Example.test',
+    email: 'kenji@example.test',
     customer_name: 'Kenji',
     tracking_number: null,
     shipping_address: null,
@@ -122,7 +122,7 @@ describe('answers that are not what Odoo sends', () => {
         expect((await attempt(body('odoo.exceptions.ValidationError'), 422)).retryable).toBe(false);
         const server = await attempt(body('builtins.Exception'), 500);
         expect(server.retryable).toBe(true);
-        expect(server.unapplied).toBe(true);
+        expect(server.transientAnswer).toBe(true);
     });
 });
 

@@ -157,6 +157,15 @@ describe('erp-sync', () => {
         expect((await fakeOrders()).filter((o) => o.client_order_ref === order.number)).toMatchObject([{ state: 'sale' }]);
     });
 
+    it('when the answer to a carried-out create is lost (502), the upsert looks again at once and confirms the order it finds', async () => {
+        const order = await paidOrder(db, await db.createUser(), [{ variant_id: shop.variants[2]!.id, quantity: 2 }]);
+        fake.setFaults({ error_after_rate: 1, calls: ['sale.order.create'] });
+        expect(await (await run()).json()).toMatchObject({ claimed: 1, done: 1, retried: 0 });
+        expect(await erpStatus(order.id)).toBe('synced');
+        expect((await fakeOrders()).filter((o) => o.client_order_ref === order.number)).toMatchObject([{ state: 'sale' }]);
+        expect(fake.received().filter((c) => c.call === 'sale.order.create').at(-1)?.outcome).toBe('error_after');
+    });
+
     it('dead-letters at once what the ERP will always refuse (an unknown product), and says so on the order', async () => {
         const unknownToErp = (await createShop(db, 10)).variants[0]!;
         const order = await paidOrder(db, await db.createUser(), [{ variant_id: unknownToErp.id, quantity: 1 }]);

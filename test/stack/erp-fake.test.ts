@@ -111,7 +111,7 @@ describe('generic order API', () => {
 });
 
 describe('fault injection and the report', () => {
-    it('error_rate 1 answers 503 without doing the call; down drops connections; timeouts carry the call out and never answer', async () => {
+    it('error_rate 1 answers 503 without doing the call; down drops connections; timeouts carry the call out and never answer; error_after carries it out and answers 502', async () => {
         fake.setFaults({ error_rate: 1 });
         expect(await json2('res.partner', 'create', { vals_list: [{ name: 'X' }] })).toMatchObject({ status: 503 });
         expect(fake.store.rows('res.partner')).toHaveLength(0);
@@ -122,7 +122,10 @@ describe('fault injection and the report', () => {
         fake.setFaults({ ...NO_FAULTS, timeout_rate: 1, hang_ms: 200 });
         await expect(json2('res.partner', 'create', { vals_list: [{ name: 'Y' }] })).rejects.toThrow();
         expect(fake.store.rows('res.partner').map((p) => p.name)).toEqual(['Y']);
-        expect(fake.report().faults).toEqual({ error: 1, timeout: 1, down: 1 });
+        fake.setFaults({ ...NO_FAULTS, error_after_rate: 1 });
+        expect(await json2('res.partner', 'create', { vals_list: [{ name: 'W' }] })).toMatchObject({ status: 502 });
+        expect(fake.store.rows('res.partner').map((p) => p.name)).toEqual(['Y', 'W']);
+        expect(fake.report().faults).toEqual({ error: 1, error_after: 1, timeout: 1, down: 1 });
     });
 
     it('limits faults to the calls named, and takes settings through the admin API, refusing bad ones', async () => {

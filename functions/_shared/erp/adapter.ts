@@ -78,23 +78,25 @@ export class ErpError extends Error {
     }
 
     /**
-     * The ERP answered that it did not carry the call out (5xx: the call's transaction rolled
-     * back; 429: refused before it ran). A timeout or a dropped connection is not this: the
-     * call may have been applied, and only a later attempt may look.
+     * The ERP answered with a transient error (5xx, 429): it has finished with the request, so
+     * looking up what exists now shows whether it was carried out. (A timeout or a dropped
+     * connection is not this: the ERP may still be working on it.)
      */
-    get unapplied(): boolean {
+    get transientAnswer(): boolean {
         return this.status !== undefined && (this.status >= 500 || this.status === 429);
     }
 }
 
 /**
- * Repeats one ERP call at once, a few times with a short jittered pause, before the whole
- * message is failed — so a flaky ERP costs milliseconds, not a backoff of the message:
- *  - a call the ERP answered "not done, try again" (see `unapplied`);
- *  - a call that is safe to repeat (`safeToRepeat`: a read, or a write the ERP de-duplicates
- *    by Idempotency-Key) that timed out or lost its connection.
- * A write that timed out is never repeated at once: it may have been carried out, and only a
- * later attempt, which looks up what exists first, may find out.
+ * Runs an ERP operation again at once, a few times with a short jittered pause, before the
+ * whole message is failed — so a flaky ERP costs milliseconds, not a backoff of the message:
+ *  - after a transient answer (see `transientAnswer`), when the operation is safe to run
+ *    again once the ERP is done with the last try: a read, a write with an Idempotency-Key,
+ *    or a whole upsert that starts by looking up what exists;
+ *  - after a timeout or a lost connection only when `safeToRepeat` (a read, or a write the
+ *    ERP de-duplicates by key): the ERP may still be carrying the last try out, so an
+ *    operation that looks first could miss it and do it twice. Such failures go to the
+ *    message's backoff instead, and a later attempt looks.
  */
 export async function retryTransient<T>(call: () => Promise<T>, options: { signal?: AbortSignal; safeToRepeat: boolean; tries?: number }): Promise<T> {
     const tries = options.tries ?? 5;
@@ -102,7 +104,7 @@ export async function retryTransient<T>(call: () => Promise<T>, options: { signa
         try {
             return await call();
         } catch (error) {
-            const repeatable = error instanceof ErpError && (error.unapplied || (options.safeToRepeat && error.retryable && error.status === undefined));
+            const repeatable = error instanceof ErpError && (error.transientAnswer || (options.safeToRepeat && error.retryable && error.status === undefined));
             if (!repeatable || attempt >= tries || options.signal?.aborted) throw error;
             const pause = 25 * 2 ** attempt * (0.5 + Math.random() / 2);
             await new Promise((resolve) => setTimeout(resolve, pause));

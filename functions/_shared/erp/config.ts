@@ -2,7 +2,7 @@
 // `supabase secrets set` hosted), validated once at boot: a missing key stops the
 // function with the key's name.
 //   ERP_ADAPTER=odoo  ODOO_URL, ODOO_DATABASE, ODOO_API_KEY [, ODOO_PROTOCOL=json2|jsonrpc,
-//                     ODOO_LOGIN (jsonrpc), ODOO_CREATE_MISSING_PRODUCTS=true|false]
+//                     ODOO_LOGIN (jsonrpc), ODOO_CREATE_MISSING_PRODUCTS=true (default)|false]
 //   ERP_ADAPTER=http  ERP_HTTP_URL, ERP_HTTP_TOKEN
 //   ERP_TIMEOUT_MS    per HTTP call (default 10000)
 import { z } from 'zod';
@@ -10,7 +10,7 @@ import type { ErpAdapter } from './adapter.ts';
 import { createHttpErpAdapter } from './http.ts';
 import { createOdooAdapter } from './odoo.ts';
 
-const flag = z.enum(['true', 'false']).default('false').transform((v) => v === 'true');
+const flag = (byDefault: 'true' | 'false') => z.enum(['true', 'false']).default(byDefault).transform((v) => v === 'true');
 const timeout = z.coerce.number().int().min(100).max(120_000).default(10_000);
 
 export const ErpEnv = z.discriminatedUnion('ERP_ADAPTER', [
@@ -21,7 +21,9 @@ export const ErpEnv = z.discriminatedUnion('ERP_ADAPTER', [
         ODOO_API_KEY: z.string().min(1),
         ODOO_PROTOCOL: z.enum(['json2', 'jsonrpc']).default('json2'),
         ODOO_LOGIN: z.string().min(1).optional(),
-        ODOO_CREATE_MISSING_PRODUCTS: flag,
+        // A SKU the shop sells but Odoo lacks is created (name, SKU, list price) rather than
+        // holding the order back; `false` makes it a dead letter for staff instead.
+        ODOO_CREATE_MISSING_PRODUCTS: flag('true'),
         ERP_TIMEOUT_MS: timeout,
     }).refine((env) => env.ODOO_PROTOCOL !== 'jsonrpc' || env.ODOO_LOGIN, { message: 'ODOO_LOGIN is required with ODOO_PROTOCOL=jsonrpc', path: ['ODOO_LOGIN'] }),
     z.object({

@@ -50,8 +50,9 @@ const Products = z.array(z.object({ id: z.number().int().positive(), default_cod
 const SaleOrders = z.array(
     z.object({
         id: z.number().int().positive(),
-        name: z.string(),
-        state: z.enum(['draft', 'sent', 'sale', 'done', 'cancel']),
+        name: z.union([z.string(), z.literal(false)]).transform((n) => n || ''),
+        // draft | sent | sale | cancel (and done before Odoo 17); anything else is left as it is.
+        state: z.string(),
     }),
 );
 const Many2one = z.union([z.tuple([z.number().int(), z.string()]), z.literal(false)]);
@@ -163,8 +164,11 @@ function jsonRpcTransport(s: OdooSettings, fetcher: typeof fetch): Transport {
 export function createOdooAdapter(settings: OdooSettings): ErpAdapter {
     const fetcher = settings.fetch ?? fetch;
     const transport = settings.protocol === 'jsonrpc' ? jsonRpcTransport(settings, fetcher) : json2Transport(settings, fetcher);
-    // Reads have no effect: safe to repeat after a timeout. Writes are not (Odoo has no idempotency keys).
-    const call: Transport = (orm, signal) => retryTransient(() => transport(orm, signal), { signal, safeToRepeat: READ_METHODS.has(orm.method) });
+    // Reads have no effect: repeated after any transient failure. Writes are never repeated on
+    // their own (Odoo has no idempotency keys, and a 502/504 may follow a commit): the whole
+    // upsert runs again instead, and it starts by looking up what the last try left.
+    const call: Transport = (orm, signal) =>
+        READ_METHODS.has(orm.method) ? retryTransient(() => transport(orm, signal), { signal, safeToRepeat: true }) : transport(orm, signal);
 
     const findOrder = async (number: string, signal?: AbortSignal) => {
         const found = parse(
@@ -178,7 +182,7 @@ export function createOdooAdapter(settings: OdooSettings): ErpAdapter {
     const partnerFor = async (order: ErpOrder, signal?: AbortSignal): Promise<number> => {
         const found = parse(
             IdOnly,
-            await call({ model: 'res.partner', method: 'search_read', params: { domain: [['email', '=ilike', order.email]], fields: ['id'], limit: 1 } }, signal),
+            await call({ model: 'res.partner', method: 'search_read', params: { domain: [['email', '=', order.email]], fields: ['id'], limit: 1 } }, signal),
             'res.partner.search_read',
         );
         if (found[0]) return found[0].id;
@@ -210,45 +214,47 @@ export function createOdooAdapter(settings: OdooSettings): ErpAdapter {
         return ids;
     };
 
+    const upsertOnce = async (order: ErpOrder, signal?: AbortSignal): Promise<ErpDocument> => {
+        let existing = await findOrder(order.number, signal);
+        if (!existing) {
+            const partnerId = await partnerFor(order, signal);
+            const products = await productsFor(order, signal);
+            const lines = order.lines.map((line) => [
+                0,
+                0,
+                {
+                    product_id: products.get(line.sku)!,
+                    name: line.name,
+                    product_uom_qty: line.quantity,
+                    price_unit: toMajorUnits(line.unit_price_amount, order.currency),
+                    // Our prices are final (tax included in our totals): Odoo adds no taxes of its own.
+                    tax_ids: [[6, 0, []]],
+                },
+            ]);
+            const [id] = parse(
+                Ids,
+                await call({ model: 'sale.order', method: 'create', params: { vals_list: [{ partner_id: partnerId, client_order_ref: order.number, order_line: lines }] } }, signal),
+                'sale.order.create',
+            );
+            existing = { id: id!, name: '', state: 'draft' };
+        }
+        // Confirm once paid; cancel when the shop canceled it. A retry after a lost answer
+        // finds the order in the state the lost call left it and only does what is missing.
+        const paid = ['paid', 'fulfilling', 'fulfilled', 'completed'].includes(order.status);
+        if (paid && (existing.state === 'draft' || existing.state === 'sent')) {
+            await call({ model: 'sale.order', method: 'action_confirm', ids: [existing.id] }, signal);
+            existing = { ...existing, state: 'sale' };
+        } else if (order.status === 'canceled' && existing.state !== 'cancel') {
+            await call({ model: 'sale.order', method: 'action_cancel', ids: [existing.id] }, signal);
+            existing = { ...existing, state: 'cancel' };
+        }
+        return { erp_document_id: String(existing.id), ...(existing.name ? { reference: existing.name } : {}), state: existing.state };
+    };
+
     return {
         name: `odoo-${settings.protocol}`,
 
-        async upsertOrder(order, { signal }): Promise<ErpDocument> {
-            let existing = await findOrder(order.number, signal);
-            if (!existing) {
-                const partnerId = await partnerFor(order, signal);
-                const products = await productsFor(order, signal);
-                const lines = order.lines.map((line) => [
-                    0,
-                    0,
-                    {
-                        product_id: products.get(line.sku)!,
-                        name: line.name,
-                        product_uom_qty: line.quantity,
-                        price_unit: toMajorUnits(line.unit_price_amount, order.currency),
-                        // Our prices are final (tax included in our totals): Odoo adds no taxes of its own.
-                        tax_ids: [[6, 0, []]],
-                    },
-                ]);
-                const [id] = parse(
-                    Ids,
-                    await call({ model: 'sale.order', method: 'create', params: { vals_list: [{ partner_id: partnerId, client_order_ref: order.number, order_line: lines }] } }, signal),
-                    'sale.order.create',
-                );
-                existing = { id: id!, name: '', state: 'draft' };
-            }
-            // Confirm once paid; cancel when the shop canceled it. A retry after a lost answer
-            // finds the order in the state the lost call left it and only does what is missing.
-            const paid = ['paid', 'fulfilling', 'fulfilled', 'completed'].includes(order.status);
-            if (paid && (existing.state === 'draft' || existing.state === 'sent')) {
-                await call({ model: 'sale.order', method: 'action_confirm', ids: [existing.id] }, signal);
-                existing = { ...existing, state: 'sale' };
-            } else if (order.status === 'canceled' && existing.state !== 'cancel') {
-                await call({ model: 'sale.order', method: 'action_cancel', ids: [existing.id] }, signal);
-                existing = { ...existing, state: 'cancel' };
-            }
-            return { erp_document_id: String(existing.id), ...(existing.name ? { reference: existing.name } : {}), state: existing.state };
-        },
+        upsertOrder: (order, { signal }) => retryTransient(() => upsertOnce(order, signal), { signal, safeToRepeat: false }),
 
         async getOrderStatus(number, options: CallOptions = {}): Promise<ErpOrderStatus | null> {
             const found = await findOrder(number, options.signal);
@@ -256,9 +262,16 @@ export function createOdooAdapter(settings: OdooSettings): ErpAdapter {
         },
 
         async listStock(options: CallOptions = {}): Promise<ErpStockLevel[]> {
+            // The warehouse's own locations (not customers', suppliers' or virtual ones), then their quants.
+            const locations = parse(
+                IdOnly,
+                await call({ model: 'stock.location', method: 'search_read', params: { domain: [['usage', '=', 'internal']], fields: ['id'] } }, options.signal),
+                'stock.location.search_read',
+            );
+            if (!locations.length) return [];
             const quants = parse(
                 Quants,
-                await call({ model: 'stock.quant', method: 'search_read', params: { domain: [['location_id.usage', '=', 'internal']], fields: ['id', 'product_id', 'quantity', 'reserved_quantity'] } }, options.signal),
+                await call({ model: 'stock.quant', method: 'search_read', params: { domain: [['location_id', 'in', locations.map((l) => l.id)]], fields: ['id', 'product_id', 'quantity', 'reserved_quantity'] } }, options.signal),
                 'stock.quant.search_read',
             );
             const perProduct = new Map<number, number>();

@@ -1,7 +1,7 @@
 // `npm run erp -- <command>`: drives the ERP fake of a running stack (or any fake given
 // with --url / ERP_FAKE_URL) through its admin API.
 //   status                      faults in force and what was received
-//   faults [--error-rate 0.3] [--timeout-rate 0.1] [--latency-ms 50] [--hang-ms 30000]
+//   faults [--error-rate 0.3] [--error-after-rate 0.1] [--timeout-rate 0.1] [--latency-ms 50] [--hang-ms 30000]
 //          [--down | --up] [--seed 42 | --no-seed] [--calls sale.order.create,… | --calls all] [--clear]
 //   report                      calls per model/method, injected faults, duplicate orders
 //   orders                      the sale orders (and generic-API orders) it holds
@@ -19,6 +19,7 @@ const { positionals, values } = parseArgs({
         url: { type: 'string' },
         workdir: { type: 'string', default: PROJECT_ROOT },
         'error-rate': { type: 'string' },
+        'error-after-rate': { type: 'string' },
         'timeout-rate': { type: 'string' },
         'latency-ms': { type: 'string' },
         'hang-ms': { type: 'string' },
@@ -78,10 +79,11 @@ const commands: Record<string, () => Promise<unknown>> = {
     },
     faults: async () => {
         const patch = values.clear
-            ? { error_rate: 0, timeout_rate: 0, latency_ms: 0, down: false, seed: null, calls: null }
+            ? { error_rate: 0, error_after_rate: 0, timeout_rate: 0, latency_ms: 0, down: false, seed: null, calls: null }
             : Object.fromEntries(
                   Object.entries({
                       error_rate: number('error-rate', values['error-rate']),
+                      error_after_rate: number('error-after-rate', values['error-after-rate']),
                       timeout_rate: number('timeout-rate', values['timeout-rate']),
                       latency_ms: number('latency-ms', values['latency-ms']),
                       hang_ms: number('hang-ms', values['hang-ms']),

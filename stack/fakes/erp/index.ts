@@ -15,6 +15,8 @@ export const FaultSettings = z
     .object({
         /** Share of API calls answered 5xx before doing anything (0..1). */
         error_rate: z.number().min(0).max(1),
+        /** Share of API calls carried out, then answered 502 (a proxy losing the answer after the commit). */
+        error_after_rate: z.number().min(0).max(1),
         /** Share of API calls that are carried out but never answered (the connection hangs, then drops). */
         timeout_rate: z.number().min(0).max(1),
         /** Added to every API call, in milliseconds. */
@@ -32,7 +34,7 @@ export const FaultSettings = z
 
 export type FaultSettings = z.infer<typeof FaultSettings>;
 
-export const NO_FAULTS: FaultSettings = { error_rate: 0, timeout_rate: 0, latency_ms: 0, hang_ms: 30_000, down: false, seed: null, calls: null };
+export const NO_FAULTS: FaultSettings = { error_rate: 0, error_after_rate: 0, timeout_rate: 0, latency_ms: 0, hang_ms: 30_000, down: false, seed: null, calls: null };
 
 export interface ErpFakeOptions {
     port?: number;
@@ -51,15 +53,15 @@ export interface ReceivedCall {
     at: string;
     protocol: 'json2' | 'jsonrpc' | 'http' | 'other';
     call: string;
-    /** What was done to it: answered, error (5xx injected), timeout (done, never answered), down (dropped). */
-    outcome: 'answered' | 'error' | 'timeout' | 'down';
+    /** What was done to it: answered, error (5xx, not done), error_after (done, then 502), timeout (done, never answered), down (dropped). */
+    outcome: 'answered' | 'error' | 'error_after' | 'timeout' | 'down';
     status?: number;
 }
 
 export interface ErpReport {
     calls: number;
     by_call: Record<string, number>;
-    faults: { error: number; timeout: number; down: number };
+    faults: { error: number; error_after: number; timeout: number; down: number };
     sale_orders: number;
     /** client_order_refs with more than one sale.order: must stay empty. */
     duplicate_orders: Array<{ client_order_ref: string; count: number }>;
@@ -296,7 +298,8 @@ export async function startErpFake(options: ErpFakeOptions = {}): Promise<ErpFak
                 ? { status: 200, body: rpcError(null, new OdooError('builtins.Exception', 500, 'injected fault: server error')) }
                 : { status: 503, body: { name: 'werkzeug.exceptions.ServiceUnavailable', message: 'injected fault: the server is overloaded', arguments: [], context: {}, debug: '' } });
         }
-        const timesOut = roll < faults.error_rate + faults.timeout_rate;
+        const failsAfter = roll < faults.error_rate + faults.error_after_rate;
+        const timesOut = !failsAfter && roll < faults.error_rate + faults.error_after_rate + faults.timeout_rate;
 
         let outcome: Outcome;
         if (json2Route && req.method === 'POST') outcome = json2(req, decodeURIComponent(json2Route[1]!), decodeURIComponent(json2Route[2]!), text);
@@ -305,6 +308,10 @@ export async function startErpFake(options: ErpFakeOptions = {}): Promise<ErpFak
         else if (path === '/web/version') outcome = { status: 200, body: ODOO_VERSION };
         else outcome = { status: 404, body: { name: 'werkzeug.exceptions.NotFound', message: `${req.method} ${path} not found`, arguments: [], context: {}, debug: '' } };
 
+        if (failsAfter) {
+            record({ protocol, call, outcome: 'error_after', status: 502 });
+            return answer(res, { status: 502, body: { name: 'werkzeug.exceptions.BadGateway', message: 'injected fault: the answer was lost after the call was carried out', arguments: [], context: {}, debug: '' } });
+        }
         if (timesOut) {
             // Carried out (the worst case for a client: it cannot know), never answered.
             record({ protocol, call, outcome: 'timeout', status: outcome.status });
@@ -340,7 +347,7 @@ export async function startErpFake(options: ErpFakeOptions = {}): Promise<ErpFak
         },
         report() {
             const byCall: Record<string, number> = {};
-            const faultCount = { error: 0, timeout: 0, down: 0 };
+            const faultCount = { error: 0, error_after: 0, timeout: 0, down: 0 };
             for (const entry of log) {
                 byCall[entry.call] = (byCall[entry.call] ?? 0) + 1;
                 if (entry.outcome !== 'answered') faultCount[entry.outcome] += 1;
