@@ -102,6 +102,60 @@ export type Database = {
         };
         Relationships: [];
       };
+      inventory_conflicts: {
+        Row: {
+          applied_on_hand: number;
+          created_at: string;
+          erp_on_hand: number;
+          external_ref: string;
+          id: number;
+          observed_at: string;
+          reserved: number;
+          resolved_at: string | null;
+          sku: string;
+          status: string;
+          updated_at: string;
+          variant_id: string;
+        };
+        ComputedFields: never;
+        Insert: {
+          applied_on_hand: number;
+          created_at?: string;
+          erp_on_hand: number;
+          external_ref: string;
+          id?: never;
+          observed_at: string;
+          reserved: number;
+          resolved_at?: string | null;
+          sku: string;
+          status?: string;
+          updated_at?: string;
+          variant_id: string;
+        };
+        Update: {
+          applied_on_hand?: number;
+          created_at?: string;
+          erp_on_hand?: number;
+          external_ref?: string;
+          id?: never;
+          observed_at?: string;
+          reserved?: number;
+          resolved_at?: string | null;
+          sku?: string;
+          status?: string;
+          updated_at?: string;
+          variant_id?: string;
+        };
+        Relationships: [
+          {
+            foreignKeyName: 'inventory_conflicts_variant_id_fkey';
+            columns: ['variant_id'];
+            isOneToOne: false;
+            referencedRelation: 'product_variants';
+            referencedColumns: ['id'];
+          },
+        ];
+      };
       inventory_levels: {
         Row: {
           erp_observed_at: string | null;
@@ -734,6 +788,20 @@ export type Database = {
           isSetofReturn: false;
         };
       };
+      apply_erp_message: {
+        Args: { p_message: Json; p_message_id: string; p_observed_at: string; p_source: string };
+        Returns: Json;
+      };
+      apply_erp_price: {
+        Args: {
+          p_currency: string;
+          p_external_ref: string;
+          p_observed_at: string;
+          p_price_amount: number;
+          p_sku: string;
+        };
+        Returns: Json;
+      };
       apply_erp_stock_level: {
         Args: { p_external_ref: string; p_observed_at: string; p_on_hand: number; p_sku: string };
         Returns: Json;
@@ -827,7 +895,9 @@ export type Database = {
         Args: { p_id: number; p_now?: string; p_result?: Json };
         Returns: Json;
       };
+      complete_outbox_messages: { Args: { p_ids: number[]; p_now?: string }; Returns: number };
       custom_access_token_hook: { Args: { event: Json }; Returns: Json };
+      dead_letter_outbox_message: { Args: { p_error: string; p_id: number }; Returns: Json };
       erase_customer: { Args: { p_user_id: string }; Returns: Json };
       expire_reservations: { Args: { p_limit?: number; p_now?: string }; Returns: Json };
       fail_outbox_message: {
@@ -843,6 +913,20 @@ export type Database = {
       link_stripe_customer: {
         Args: { p_stripe_customer_id: string; p_user_id: string };
         Returns: string;
+      };
+      list_dead_letters: {
+        Args: { p_before_id?: number; p_limit?: number; p_topic?: string };
+        Returns: {
+          aggregate_id: string;
+          aggregate_type: string;
+          attempts: number;
+          created_at: string;
+          dead_since: string;
+          id: number;
+          last_error: string;
+          order_number: string;
+          topic: string;
+        }[];
       };
       place_order: {
         Args: {
@@ -890,6 +974,17 @@ export type Database = {
           isOneToOne: true;
           isSetofReturn: false;
         };
+      };
+      record_email_delivery: {
+        Args: {
+          p_now?: string;
+          p_outbox_id: number;
+          p_provider: string;
+          p_provider_message_id: string;
+          p_recipient: string;
+          p_template: string;
+        };
+        Returns: boolean;
       };
       replay_outbox_message: { Args: { p_id: number; p_now?: string }; Returns: Json };
       request_refund: {

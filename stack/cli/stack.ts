@@ -26,7 +26,9 @@ import { apiKeysFor } from '../gateway/keys.js';
 import { listen, type FetchHandler, type UpgradeHandler } from '../http.js';
 import { jwtKeysFromConfig } from '../jwt.js';
 import { createLogger, fileSink, stdoutSink, teeSink } from '../log.js';
+import { erpConfigured, startLocalErp } from '../fakes/erp/local.js';
 import { createMailCatcher } from '../mail/index.js';
+import { startSmtpListener } from '../mail/smtp.js';
 import { createMetricsRoute, createStackMetrics, METRICS_PATH } from '../metrics/index.js';
 import { createRealtimeService } from '../realtime/index.js';
 import { createRestService } from '../rest/index.js';
@@ -36,6 +38,7 @@ import { storageSettings } from '../storage/settings.js';
 import { httpAnswers, portAccepts } from '../supervisor/component.js';
 import { fetchControlStatus, serveControl, type ControlServer } from '../supervisor/control.js';
 import { Supervisor } from '../supervisor/supervisor.js';
+import type { ProjectConfig } from '../config.js';
 import { isSchemaCurrent, openProject, recordSchema } from './project.js';
 import {
     alive,
@@ -70,9 +73,11 @@ export async function start(workdir: string): Promise<number> {
     const { config } = project;
     const apiPort = config.api.port;
     const mailPort = config.inbucket?.port ?? config.local_smtp.port;
+    const smtpPort = smtpPortOf(config);
     for (const [port, what] of [
         [apiPort, 'the API gateway ([api] port)'],
         [mailPort, 'the mail catcher ([local_smtp] port)'],
+        ...(smtpPort ? [[smtpPort, "the mail catcher's SMTP listener ([local_smtp] smtp_port)"] as const] : []),
     ] as const) {
         if (!(await isPortFree(port))) {
             throw new StackError(`port ${port} for ${what} on 127.0.0.1 is already in use: stop what uses it (\`npm run stop\` for a stack left running) or set another port in supabase/config.toml`);
@@ -158,10 +163,31 @@ export async function start(workdir: string): Promise<number> {
 
         // ---- the components ----
         const mail = createMailCatcher({ onSent: () => metrics.mailSent.inc() });
+        // Secrets for the functions from the stack's local stand-ins (the project's own win).
+        const stackSecrets: Record<string, string> = {};
         await component('mail', async ({ log }) => {
             const server = await listen(mail.handler, { port: mailPort, log });
-            return { stop: () => server.close(), health: () => httpAnswers(`${server.url}/api/v1/info`) };
+            const smtp = smtpPort ? await startSmtpListener(mail, { port: smtpPort }) : undefined;
+            if (smtp) Object.assign(stackSecrets, { SMTP_HOST: '127.0.0.1', SMTP_PORT: String(smtp.port) });
+            return {
+                stop: async () => {
+                    await smtp?.close();
+                    await server.close();
+                },
+                health: () => httpAnswers(`${server.url}/api/v1/info`),
+            };
         });
+        let erpFakeUrl: string | undefined;
+        if (erpConfigured(config)) {
+            supervisor.disable('erp', "not started: the functions' secrets configure an ERP (ERP_ADAPTER)");
+        } else {
+            await component('erp', async () => {
+                const erp = await startLocalErp();
+                Object.assign(stackSecrets, erp.secrets);
+                erpFakeUrl = erp.fake.url;
+                return { stop: () => erp.fake.close(), health: () => httpAnswers(`${erp.fake.url}/__admin/faults`) };
+            });
+        }
         await component('rest', async ({ log }) => {
             const rest = await createRestService({ dbUrl: project.dbUrl, config, jwt, log, onConnectionError: poolErrors('rest') });
             routes['/rest/v1'] = rest.handler;
@@ -192,6 +218,7 @@ export async function start(workdir: string): Promise<number> {
                             if (code) metrics.functionErrors.inc({ function: name, code });
                         },
                     },
+                    stackSecrets,
                 });
                 routes['/functions/v1'] = functions.handler;
                 return { stop: () => functions.close(), health: () => functions.health(), pids: () => functions.pids() };
@@ -277,6 +304,7 @@ export async function start(workdir: string): Promise<number> {
             JWT_SECRET: jwt.secret,
             MAILPIT_URL: `http://127.0.0.1:${mailPort}`,
             STORAGE_URL: routes['/storage/v1'] ? `${apiUrl}/storage/v1` : '',
+            ...(erpFakeUrl ? { ERP_FAKE_URL: erpFakeUrl } : {}),
             components: supervisor.summary(),
             details: supervisor.reports(),
         };
@@ -337,4 +365,14 @@ export async function stop(workdir: string): Promise<number> {
         say('stopped PostgreSQL');
     }
     return 0;
+}
+
+/** The mail catcher's SMTP port: [local_smtp] smtp_port (or the older [inbucket] smtp_port); none when unset. */
+export function smtpPortOf(config: ProjectConfig): number | undefined {
+    const value = (config.local_smtp as Record<string, unknown>).smtp_port ?? (config.inbucket as Record<string, unknown> | undefined)?.smtp_port;
+    if (value === undefined) return undefined;
+    if (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > 65535) {
+        throw new StackError('[local_smtp] smtp_port must be a port number');
+    }
+    return value;
 }

@@ -19,6 +19,8 @@ export interface StackStatus {
     MAILPIT_URL: string;
     /** /storage/v1 on the gateway (empty when [storage] enabled = false). */
     STORAGE_URL: string;
+    /** The ERP fake's URL (admin API under /__admin), when the stack runs it. */
+    ERP_FAKE_URL?: string;
     /** Component name → "running" or why it is not (`degraded: …`, `restarting: …`, `failed: …`). */
     components: Record<string, string>;
     /** Per component: state, restarts, last error, processes (from the stack's live checks). */
@@ -94,6 +96,7 @@ export function renderPretty(status: StackStatus): string {
         ['Metrics URL', `${status.API_URL}/customer/v1/privileged/metrics`],
         ['DB URL', status.DB_URL],
         ['Mailpit URL', status.MAILPIT_URL],
+        ...(status.ERP_FAKE_URL ? [['ERP fake URL', status.ERP_FAKE_URL] as [string, string]] : []),
         ['JWT secret', status.JWT_SECRET],
         ['anon key', status.ANON_KEY],
         ['service_role key', status.SERVICE_ROLE_KEY],

@@ -49,6 +49,11 @@ export interface FunctionsServiceOptions {
     /** After a boot error, requests get the same 503 without a new boot attempt for this long (default 5 s). */
     bootRetryMs?: number;
     hooks?: FunctionsHooks;
+    /**
+     * Secrets the stack provides for its local stand-ins (the ERP fake's URL and key, the
+     * mail catcher's SMTP port). The project's own secrets override them.
+     */
+    stackSecrets?: Record<string, string>;
 }
 
 export interface FunctionsService {
@@ -294,7 +299,7 @@ export async function createFunctionsService(options: FunctionsServiceOptions): 
             if (slot.version !== version) log({ level: 'info', msg: 'code changed: reloading function', function: slot.spec.name });
             retire(slot.worker);
         }
-        const env = { ...denoBaseEnv(options.denoDir), ...userSecrets(options.config, warnOnce), ...platformEnv };
+        const env = { ...denoBaseEnv(options.denoDir), ...options.stackSecrets, ...userSecrets(options.config, warnOnce), ...platformEnv };
         const onCrash = (cause: string) => {
             slot.crashes += 1;
             log({ level: 'error', msg: `function worker stopped unexpectedly: ${cause}; the next request starts a new one`, function: slot.spec.name, cause });

@@ -4,6 +4,7 @@
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
+import nodemailer from 'nodemailer';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { freePort } from '../../stack/db/cluster.js';
 import { LOCAL_PUBLISHABLE_KEY, LOCAL_SECRET_KEY } from '../../stack/keys.js';
@@ -21,7 +22,7 @@ describe('npm start', () => {
     const later: Launched[] = [];
 
     beforeAll(async () => {
-        ports = { api: await freePort(), db: await freePort(), mail: await freePort() };
+        ports = { api: await freePort(), db: await freePort(), mail: await freePort(), smtp: await freePort() };
         workdir = makeProject(ports);
         stack = await launch(workdir);
         stdout = stack.out.stdout;
@@ -60,6 +61,7 @@ describe('npm start', () => {
         expect(components).toEqual({
             database: 'running',
             mail: 'running',
+            erp: 'running',
             rest: 'running',
             auth: 'running',
             functions: 'running',
@@ -106,6 +108,16 @@ describe('npm start', () => {
             },
             { timeout: 10_000, interval: 100 },
         );
+    });
+
+    it('accepts mail on the SMTP port and runs an ERP fake (no ERP configured) whose URL status prints', async () => {
+        const transport = nodemailer.createTransport({ host: '127.0.0.1', port: ports.smtp, secure: false, ignoreTLS: true });
+        await transport.sendMail({ from: 'shop@example.test', to: 'smtp-e2e@example.test', subject: 'over SMTP', text: 'hello' });
+        const list = (await (await fetch(`http://127.0.0.1:${ports.mail}/api/v1/search?query=to:smtp-e2e@example.test`)).json()) as { messages: Array<{ Subject: string }> };
+        expect(list.messages.map((m) => m.Subject)).toEqual(['over SMTP']);
+        const status = JSON.parse((await runCli(['status', '-o', 'json'], workdir)).stdout) as { ERP_FAKE_URL: string };
+        const version = await fetch(`${status.ERP_FAKE_URL}/web/version`);
+        expect(((await version.json()) as { version: string }).version).toBe('19.0');
     });
 
     it('runs the scheduled job declared by the project migration', async () => {
@@ -165,7 +177,7 @@ describe('npm start on a busy port', () => {
         const blocker = net.createServer();
         await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
         const api = (blocker.address() as net.AddressInfo).port;
-        const workdir = makeProject({ api, db: await freePort(), mail: await freePort() });
+        const workdir = makeProject({ api, db: await freePort(), mail: await freePort(), smtp: await freePort() });
         try {
             const result = await runCli(['start'], workdir);
             expect(result.status).toBe(1);

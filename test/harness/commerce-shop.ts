@@ -241,6 +241,7 @@ export const COMMERCE_TABLES = [
     'public.carts', 'public.cart_items', 'public.orders', 'public.order_items', 'public.payments', 'public.refunds',
     'private.stripe_customers', 'private.stripe_events', 'private.outbox', 'private.erp_links', 'private.audit_log',
     'private.shop_settings',
+    'public.inventory_conflicts', 'private.erp_price_observations', 'private.erp_inbound_messages', 'private.email_deliveries',
 ] as const;
 
 /** One digest per commerce table, read as the superuser: equal digests, equal contents. */

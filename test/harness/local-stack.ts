@@ -17,6 +17,8 @@ export interface Ports {
     api: number;
     db: number;
     mail: number;
+    /** The mail catcher's SMTP listener (never the default 54325: stacks of parallel tests would collide). */
+    smtp: number;
 }
 
 /**
@@ -34,7 +36,7 @@ export function makeProject(ports: Ports, { extraConfig = [], migrations = {} }:
             'project_id = "e2e"',
             `[api]\nport = ${ports.api}`,
             `[db]\nport = ${ports.db}`,
-            `[local_smtp]\nport = ${ports.mail}`,
+            `[local_smtp]\nport = ${ports.mail}\nsmtp_port = ${ports.smtp}`,
             `[functions.hello]\nentrypoint = "${path.join(FIXTURE_FUNCTIONS, 'hello', 'index.ts')}"`,
             `[functions.public]\nentrypoint = "${path.join(FIXTURE_FUNCTIONS, 'public', 'index.ts')}"\nverify_jwt = false`,
             `[storage.buckets.e2e-files]\npublic = true\nobjects_path = "./e2e-files"`,

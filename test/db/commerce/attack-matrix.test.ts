@@ -59,6 +59,9 @@ interface Context {
     movementId: string;
     processingMessageId: string;
     deadMessageId: string;
+    // ERP sync and order emails
+    erpDeadMessageId: string;
+    emailMessageId: string;
 }
 
 let c: Context;
@@ -188,6 +191,31 @@ const privateTargets: Target[] = [
     { name: 'private.shop_settings delete', sql: 'delete from private.shop_settings returning id', allowed: [], control: null },
 ];
 
+// ERP sync and order emails: stock conflicts (staff read), the integration tables behind
+// them, and their SQL API.
+const erpAndEmailTargets: Target[] = [
+    { name: 'public.inventory_conflicts select', sql: 'select id from public.inventory_conflicts', allowed: staff('warehouse', 'support', 'admin'), control: 'warehouse' },
+    { name: 'public.inventory_conflicts insert', sql: `insert into public.inventory_conflicts (variant_id, sku, erp_on_hand, reserved, applied_on_hand, external_ref, observed_at) values ($1, 'X', 0, 1, 1, 'forged', now()) returning id`, params: (c) => [c.shop.variants[0]!.id], allowed: [], control: 'service' },
+    { name: 'public.inventory_conflicts update', sql: `update public.inventory_conflicts set status = 'resolved', resolved_at = now() returning id`, allowed: [], control: 'service' },
+    { name: 'public.inventory_conflicts delete', sql: 'delete from public.inventory_conflicts returning id', allowed: [], control: null },
+    { name: 'private.erp_price_observations select', sql: 'select variant_id from private.erp_price_observations', allowed: [], control: 'service' },
+    { name: 'private.erp_price_observations update', sql: `update private.erp_price_observations set observed_at = now() + interval '1 year' returning variant_id`, allowed: [], control: 'service' },
+    { name: 'private.erp_price_observations delete', sql: 'delete from private.erp_price_observations returning variant_id', allowed: [], control: null },
+    { name: 'private.erp_inbound_messages select', sql: 'select id from private.erp_inbound_messages', allowed: [], control: 'service' },
+    { name: 'private.erp_inbound_messages insert', sql: `insert into private.erp_inbound_messages (id, source, outcome) values ('forged', 'webhook', '{}') returning id`, allowed: [], control: 'service' },
+    { name: 'private.erp_inbound_messages update', sql: `update private.erp_inbound_messages set outcome = '{}' returning id`, allowed: [], control: 'service' },
+    { name: 'private.erp_inbound_messages delete', sql: 'delete from private.erp_inbound_messages returning id', allowed: [], control: null },
+    { name: 'private.email_deliveries select', sql: 'select outbox_id from private.email_deliveries', allowed: [], control: 'service' },
+    { name: 'private.email_deliveries delete', sql: 'delete from private.email_deliveries returning outbox_id', allowed: [], control: null },
+    { name: 'public.apply_erp_price', sql: `select public.apply_erp_price($1, 1, 'EUR', 'forged-' || md5(random()::text), now() + interval '1 day')`, params: (c) => [c.shop.variants[0]!.sku], allowed: [], control: 'service' },
+    { name: 'public.apply_erp_message', sql: `select public.apply_erp_message('forged-' || md5(random()::text), 'webhook', now() + interval '1 day', jsonb_build_object('stock', jsonb_build_array(jsonb_build_object('sku', $1::text, 'on_hand', 999))))`, params: (c) => [c.shop.variants[0]!.sku], allowed: [], control: 'service' },
+    { name: 'public.dead_letter_outbox_message', sql: `select public.dead_letter_outbox_message($1, 'forged')`, params: (c) => [c.processingMessageId], allowed: [], control: 'service' },
+    { name: 'public.complete_outbox_messages', sql: 'select public.complete_outbox_messages(array[$1]::bigint[])', params: (c) => [c.emailMessageId], allowed: [], control: 'service' },
+    { name: 'public.list_dead_letters', sql: 'select id from public.list_dead_letters()', allowed: staff('support', 'admin'), control: 'support' },
+    { name: 'public.record_email_delivery', sql: `select public.record_email_delivery($1, 'order_confirmation', 'a@b.test', 'smtp', 'forged')`, params: (c) => [c.emailMessageId], allowed: [], control: 'service' },
+    { name: 'public.replay_outbox_message of an ERP message (needs aal2)', sql: 'select public.replay_outbox_message($1)', params: (c) => [c.erpDeadMessageId], allowed: mfa('admin'), control: 'admin+aal2' },
+];
+
 const functionTargets: Target[] = [
     { name: 'public.place_order from customer A\'s cart', sql: 'select (public.place_order(md5(random()::text), p_cart_id => $1)).id', params: (c) => [c.cartId], allowed: ['customerA'], control: 'customerA', codes: ['42501', 'TB003'] },
     { name: 'public.cancel_order of customer A\'s order', sql: 'select (public.cancel_order($1)).id', params: (c) => [c.pending.id], allowed: ['customerA', ...staff('support', 'admin')], control: 'customerA', codes: ['42501', 'TB003'] },
@@ -298,6 +326,29 @@ beforeAll(async () => {
          values ('test.attack', 'test', 'attack-dead', 'dead', 8, 'ERP said no') returning id`,
     );
     await db.query(`insert into private.erp_links (order_id, erp_document_id, synced_version) values ($1, 'ERP-SO-0001', 1)`, [paid.id]);
+    // ERP sync and order emails
+    const [erpDead] = await db.query<{ id: string }>(
+        `insert into private.outbox (topic, aggregate_type, aggregate_id, idempotency_key, status, attempts, last_error)
+         values ('erp.order.upsert', 'order', $1, 'attack-erp-dead', 'dead', 8, 'ERP down') returning id`,
+        [paid.id],
+    );
+    const [emailMessage] = await db.query<{ id: string }>(
+        `insert into private.outbox (topic, aggregate_type, aggregate_id, idempotency_key, status, attempts, locked_until)
+         values ('email.order_shipped', 'order', $1, 'attack-email', 'processing', 1, now() + interval '1 hour') returning id`,
+        [paid.id],
+    );
+    await db.query(
+        `insert into private.email_deliveries (outbox_id, idempotency_key, order_id, template, recipient, provider)
+         select id, idempotency_key, aggregate_id, 'order_confirmation', 'a@example.test', 'smtp' from private.outbox
+         where topic = 'email.order_confirmation' and aggregate_id = $1`,
+        [paid.id],
+    );
+    await db.asService((q) =>
+        q(`select public.apply_erp_message('attack-inbound', 'webhook', now(), jsonb_build_object(
+               'stock', jsonb_build_array(jsonb_build_object('sku', $1::text, 'on_hand', 0)),
+               'prices', jsonb_build_array(jsonb_build_object('sku', $2::text, 'price_amount', $3::bigint, 'currency', 'EUR'))))`,
+          [shop.variants[1]!.sku, shop.variants[2]!.sku, shop.variants[2]!.price]),
+    );
     const [orderItem] = await db.query<{ id: string }>('select id from public.order_items where order_id = $1', [paid.id]);
     const [payment] = await db.query<{ id: string }>('select id from public.payments where order_id = $1', [paid.id]);
     const [reservation] = await db.query<{ id: string }>('select id from public.inventory_reservations where order_id = $1', [pending.id]);
@@ -322,11 +373,13 @@ beforeAll(async () => {
         movementId: movement!.id,
         processingMessageId: processing!.id,
         deadMessageId: dead!.id,
+        erpDeadMessageId: erpDead!.id,
+        emailMessageId: emailMessage!.id,
         retiredProductId: retiredProduct!.product_id,
     };
 });
 
-const targets = [...tableTargets, ...privateTargets, ...functionTargets];
+const targets = [...tableTargets, ...privateTargets, ...functionTargets, ...erpAndEmailTargets];
 const attacks = targets.flatMap((target) =>
     ACTORS.filter((actor) => !target.allowed.includes(actor)).map((actor) => ({ target, actor })),
 );

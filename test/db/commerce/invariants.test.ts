@@ -451,7 +451,7 @@ describe('invariant 6: nothing sent twice, nothing lost (outbox)', () => {
         expect(await db.query('select erp_status from public.orders where id = $1', [paid.id])).toEqual([{ erp_status: 'dead' }]);
         expect((await claim('erp.order.upsert', new Date(now.getTime() + 86_400_000), 50)).map((r) => r.id)).not.toContain(message!.id);
 
-        await db.asUser(admin.token(), (q) => q('select public.replay_outbox_message($1, $2)', [message!.id, now]));
+        await db.asUser(admin.token('aal2'), (q) => q('select public.replay_outbox_message($1, $2)', [message!.id, now]));
         expect(await db.query('select erp_status from public.orders where id = $1', [paid.id])).toEqual([{ erp_status: 'queued' }]);
         const again = await claim('erp.order.upsert', now, 50);
         expect(again.find((r) => r.id === message!.id)).toEqual({ id: message!.id, attempts: 1 });
