@@ -134,11 +134,8 @@ describe('the declared schedule and the call through the gateway', () => {
         const source = jobsFromDatabase(db.url);
         try {
             const jobs = await source.loadJobs();
-            // The inserted job, beside the ones the migrations declare (expire-reservations); not the disabled one.
-            expect(jobs).toEqual([
-                { name: 'erp-sync', schedule: '*/5 * * * *', functionName: 'erp-sync', body: { batch: 50 }, timeoutMs: 2000 },
-                { name: 'expire-reservations', schedule: '* * * * *', functionName: 'expire-reservations', body: {}, timeoutMs: 10000 },
-            ]);
+            // The enabled job, not the disabled one.
+            expect(jobs).toEqual([{ name: 'erp-sync', schedule: '*/5 * * * *', functionName: 'erp-sync', body: { batch: 50 }, timeoutMs: 2000 }]);
             const scheduler = createScheduler({
                 loadJobs: source.loadJobs,
                 invoke: invokeThroughGateway(gateway.url, { serviceRole: LOCAL_SERVICE_ROLE_KEY, secret: 'sb_secret_N7UND0UgjKTVK-Uodkm0Hg_xSvEMPvz' }),
@@ -147,10 +144,7 @@ describe('the declared schedule and the call through the gateway', () => {
             });
             await scheduler.tick();
             await scheduler.idle();
-            expect(received.sort((x, y) => x.path.localeCompare(y.path))).toEqual([
-                { path: '/erp-sync', authorization: `Bearer ${LOCAL_SERVICE_ROLE_KEY}`, body: { batch: 50 } },
-                { path: '/expire-reservations', authorization: `Bearer ${LOCAL_SERVICE_ROLE_KEY}`, body: {} },
-            ]);
+            expect(received).toEqual([{ path: '/erp-sync', authorization: `Bearer ${LOCAL_SERVICE_ROLE_KEY}`, body: { batch: 50 } }]);
         } finally {
             await source.close();
         }
