@@ -1,7 +1,6 @@
 // One request end to end: identity → target and schema → plan → one transaction as
 // authenticator with the transaction-local settings → PostgREST's response (status,
 // Content-Range, Preference-Applied, GUC overrides) or its error object.
-import type pg from 'pg';
 import type { FetchHandler } from '../http.js';
 import { looksLikeFilter, parseQueryParams, parseRangeHeader, parseTarget, type QueryParams, type Target } from './api-request.js';
 import type { Identity } from './auth.js';
@@ -24,7 +23,7 @@ import { openApiDocument } from './openapi.js';
 import { PlanCache } from './plan-cache.js';
 import { suggestTable, type PlanContext } from './read-plan.js';
 import { relKey, type PgFunction, type Relation, type SchemaCache } from './schema-cache.js';
-import { ident } from './sql.js';
+import { ident, literal } from './sql.js';
 import {
     deleteStatement,
     insertStatement,
@@ -35,9 +34,10 @@ import {
     type RpcCall,
     type Statement,
 } from './statements.js';
+import { preparedName, type RequestTransaction, type SqlStep, type TextRow, type TransactionPool } from './transaction.js';
 
 export interface HandlerDeps {
-    pool: pg.Pool;
+    transactions: TransactionPool;
     cache: () => Promise<SchemaCache>;
     /** Reloads the cache when a name is missing (Supabase reloads on DDL through an event trigger); rate-limited. */
     refreshOnMiss?: () => Promise<SchemaCache | undefined>;
@@ -305,7 +305,7 @@ async function tableRequest(
             throw unsupportedMethod(method);
     }
 
-    return execute(deps, request, identity, ctx.schema, readOnly, rollback, async (client, result, planned) => {
+    return execute(deps, request, identity, ctx.schema, readOnly, rollback, async (result, planned) => {
         const pageTotal = Number(result.page_total);
         const total = result.total_result_set !== null && result.total_result_set !== '' ? Number(result.total_result_set) : planned;
         if (kind === 'read') {
@@ -336,7 +336,7 @@ async function tableRequest(
             headers.set('Content-Range', pageTotal > 0 && kind !== 'upsert-put' ? `0-${pageTotal - 1}/${count ?? '*'}` : `*/${count ?? '*'}`);
         }
         if (kind === 'insert' && prefs.return === 'headers-only' && rel.pk.length && pageTotal > 0) {
-            const loc = await locationHeader(client, rel, result);
+            const loc = locationHeader(rel, result);
             if (loc) headers.set('Location', loc);
         }
         applyPreferenceApplied(headers, {
@@ -357,11 +357,10 @@ async function tableRequest(
             return { status, headers, body: result.body };
         }
         return { status, headers, body: null };
-    }, stmt, prefs, media);
+    }, stmt, prefs, media, url.pathname);
 }
 
-async function locationHeader(client: pg.PoolClient, rel: Relation, result: StatementResult): Promise<string | null> {
-    void client;
+function locationHeader(rel: Relation, result: StatementResult): string | null {
     if (!result.body) return null;
     const row = JSON.parse(result.body) as Record<string, unknown> | null;
     if (!row) return null;
@@ -577,7 +576,7 @@ async function rpcRequest(
     const range = method === 'POST' ? undefined : parseRangeHeader(request.headers);
     const stmt = rpcStatement(ctx, call, q, prefs, media, maxRowsOf(deps, ctx.cache), range);
     const readOnly = method === 'GET' || method === 'HEAD' || fn.volatility !== 'v';
-    return execute(deps, request, identity, ctx.schema, readOnly, rollback, async (_client, result, planned) => {
+    return execute(deps, request, identity, ctx.schema, readOnly, rollback, async (result, planned) => {
         const pageTotal = Number(result.page_total);
         const total = result.total_result_set !== null && result.total_result_set !== '' ? Number(result.total_result_set) : planned;
         if (media.kind === 'object' && fn.returnsSet && pageTotal !== 1) throw singularityError(pageTotal);
@@ -609,7 +608,7 @@ async function rpcRequest(
             headers.set('Content-Range', contentRange(0, pageTotal, total));
         }
         return { status, headers, body: method === 'HEAD' ? null : result.body };
-    }, stmt, prefs, media);
+    }, stmt, prefs, media, url.pathname);
 }
 
 // ── execution ───────────────────────────────────────────────────────────────────────
@@ -640,6 +639,73 @@ function cookies(request: Request): string {
     return JSON.stringify(obj);
 }
 
+/** Settings every request sets, in this order; role settings and the timezone follow. */
+const REQUEST_SETTINGS = ['search_path', 'role', 'request.jwt.claims', 'request.method', 'request.path', 'request.headers', 'request.cookies'];
+
+/** The `select set_config(…)` statement for a list of setting names (few distinct lists exist). */
+const settingsStatements = new Map<string, SqlStep>();
+
+function settingsStatement(names: string[]): SqlStep {
+    const key = names.join('\u0000');
+    let step = settingsStatements.get(key);
+    if (!step) {
+        const text = `select ${names.map((n, i) => `set_config(${literal(n)}, $${i + 1}, true)`).join(', ')}`;
+        step = { text, name: preparedName(text) };
+        settingsStatements.set(key, step);
+    }
+    return step;
+}
+
+/** `search_path` of a request to `schema`: the schema, then extra_search_path. */
+const searchPaths = new Map<string, string>();
+
+function searchPathOf(deps: HandlerDeps, schema: string): string {
+    let path = searchPaths.get(schema);
+    if (path === undefined) {
+        path = [schema, ...deps.extraSearchPath.filter((s) => s !== schema)].map(ident).join(', ');
+        searchPaths.set(schema, path);
+    }
+    return path;
+}
+
+/** The transaction-local settings of PostgREST: visible to RLS policies and functions. */
+function requestSettings(deps: HandlerDeps, cache: SchemaCache, request: Request, pathname: string, identity: Identity, schema: string, prefs: Preferences): SqlStep {
+    const values: unknown[] = [searchPathOf(deps, schema), identity.role, identity.claimsJson, request.method, pathname, lowerHeaders(request), cookies(request)];
+    const roleSettings = cache.settings.perRole.get(identity.role);
+    let names = REQUEST_SETTINGS;
+    if (roleSettings?.length || prefs.timezone) {
+        names = [...REQUEST_SETTINGS];
+        for (const [name, value] of roleSettings ?? []) {
+            names.push(name);
+            values.push(value);
+        }
+        if (prefs.timezone && cache.timezones.has(prefs.timezone)) {
+            names.push('timezone');
+            values.push(prefs.timezone);
+        } else if (prefs.timezone) {
+            prefs.timezone = undefined;
+        }
+    }
+    return { ...settingsStatement(names), values };
+}
+
+/** The prepared-statement name of a statement, computed once per (cached) statement. */
+function mainStep(stmt: Statement): SqlStep {
+    stmt.name ??= preparedName(stmt.sql);
+    return { text: stmt.sql, values: stmt.params, name: stmt.name };
+}
+
+function explainStep(media: Extract<MediaType, { kind: 'plan' }>, stmt: Statement): SqlStep {
+    const opts = [`FORMAT ${media.format.toUpperCase()}`, ...media.options.filter((o) => ['analyze', 'verbose', 'settings', 'buffers', 'wal'].includes(o)).map((o) => o.toUpperCase())];
+    return { text: `EXPLAIN (${opts.join(', ')}) ${stmt.sql}`, values: stmt.params };
+}
+
+/** The one row every statement returns (statements.ts), by column position. */
+function statementResult(row: TextRow | undefined): StatementResult {
+    if (!row || row.length < 5) throw new Error('the statement returned no result row');
+    return { total_result_set: row[0]!, page_total: row[1]!, body: row[2]!, response_headers: row[3]!, response_status: row[4]! };
+}
+
 async function execute(
     deps: HandlerDeps,
     request: Request,
@@ -647,103 +713,58 @@ async function execute(
     schema: string,
     readOnly: boolean,
     rollback: boolean,
-    respond: (client: pg.PoolClient, result: StatementResult, planned: number | undefined) => Promise<Outcome>,
+    respond: (result: StatementResult, planned: number | undefined) => Promise<Outcome> | Outcome,
     stmt: Statement,
     prefs: Preferences,
     media?: MediaType,
+    pathname = new URL(request.url).pathname,
 ): Promise<Response> {
     const cache = await deps.cache();
-    const client = await deps.pool.connect().catch((error: Error) => {
+    const setup = [requestSettings(deps, cache, request, pathname, identity, schema, prefs)];
+    const preRequest = cache.settings.pgrst.get('db-pre-request');
+    if (preRequest) setup.push({ text: `select ${preRequest.split('.').map(ident).join('.')}()` });
+    const tx = await deps.transactions.begin(readOnly).catch((error: Error) => {
         throw new ApiError(503, 'PGRST001', 'Database client error. Retrying the connection.', error.message);
     });
-    let released = false;
-    const release = (destroy?: boolean) => {
-        if (!released) {
-            released = true;
-            client.release(destroy);
-        }
-    };
     try {
-        await client.query(readOnly ? 'BEGIN ISOLATION LEVEL READ COMMITTED READ ONLY' : 'BEGIN ISOLATION LEVEL READ COMMITTED');
-        let outcome: Outcome;
-        try {
-            const searchPath = [schema, ...deps.extraSearchPath.filter((s) => s !== schema)].map(ident).join(', ');
-            const names = ['search_path', 'role', 'request.jwt.claims', 'request.method', 'request.path', 'request.headers', 'request.cookies'];
-            const values: unknown[] = [
-                searchPath,
-                identity.role,
-                JSON.stringify(identity.claims),
-                request.method,
-                new URL(request.url).pathname,
-                lowerHeaders(request),
-                cookies(request),
-            ];
-            for (const [name, value] of cache.settings.perRole.get(identity.role) ?? []) {
-                names.push(name);
-                values.push(value);
-            }
-            if (prefs.timezone && cache.timezones.has(prefs.timezone)) {
-                names.push('timezone');
-                values.push(prefs.timezone);
-            } else if (prefs.timezone) {
-                prefs.timezone = undefined;
-            }
-            await client.query(`select ${names.map((n, i) => `set_config('${n.replaceAll("'", "''")}', $${i + 1}, true)`).join(', ')}`, values);
-            const preRequest = cache.settings.pgrst.get('db-pre-request');
-            if (preRequest) {
-                const parts = preRequest.split('.');
-                await client.query(`select ${parts.map(ident).join('.')}()`);
-            }
-            if (media?.kind === 'plan') {
-                const opts = [`FORMAT ${media.format.toUpperCase()}`, ...media.options.filter((o) => ['analyze', 'verbose', 'settings', 'buffers', 'wal'].includes(o)).map((o) => o.toUpperCase())];
-                const res = await client.query({ text: `EXPLAIN (${opts.join(', ')}) ${stmt.sql}`, values: stmt.params });
-                const body =
-                    media.format === 'json'
-                        ? JSON.stringify(typeof res.rows[0]?.['QUERY PLAN'] === 'string' ? JSON.parse(res.rows[0]['QUERY PLAN']) : res.rows[0]?.['QUERY PLAN'])
-                        : res.rows.map((r: Record<string, unknown>) => r['QUERY PLAN']).join('\n');
-                await client.query('ROLLBACK');
-                release();
-                return httpResponse(request.method === 'HEAD' ? null : body, { status: 200, headers: { 'Content-Type': contentTypeOf(media) } });
-            }
-            const res = await client.query<StatementResult>({ text: stmt.sql, values: stmt.params });
-            const row = res.rows[0]!;
-            let planned: number | undefined;
-            if (stmt.explainCountSql) {
-                // estimated: the exact count up to max_rows, the planner's estimate beyond it.
-                const exact = row.total_result_set !== null ? Number(row.total_result_set) : undefined;
-                if (prefs.count === 'estimated' && exact !== undefined && (maxRowsOf(deps, cache) === undefined || exact <= maxRowsOf(deps, cache)!)) planned = exact;
-                else planned = await plannedCount(client, stmt);
-                row.total_result_set = null;
-            }
-            outcome = await respond(client, row, planned);
-            applyGucOverrides(outcome, row);
-            if (readOnly && !rollback) {
-                // Nothing to make durable: answer without waiting for the COMMIT round trip.
-                // The pool hands the connection out again with the COMMIT queued first.
-                client.query('COMMIT').catch(() => {});
-            } else if (rollback) await client.query('ROLLBACK');
-            else await client.query('COMMIT');
-        } catch (error) {
-            await client.query('ROLLBACK').catch(() => release(true));
-            throw error;
+        if (media?.kind === 'plan') {
+            // EXPLAIN ANALYZE runs the statement: never keep what it did.
+            // The plan as Postgres prints it: one JSON document, or one text line per row.
+            const rows = await tx.run(setup, explainStep(media, stmt), 'rollback');
+            const body = rows.map((r) => r[0]).join('\n');
+            return httpResponse(request.method === 'HEAD' ? null : body, { status: 200, headers: { 'Content-Type': contentTypeOf(media) } });
         }
-        release();
+        // The end is known before the response is shaped: send it with the statement.
+        const endNow = (readOnly || rollback) && !stmt.explainCountSql ? (rollback ? 'rollback' : 'commit') : undefined;
+        const row = statementResult((await tx.run(setup, mainStep(stmt), endNow))[0]);
+        let planned: number | undefined;
+        if (stmt.explainCountSql) {
+            // estimated: the exact count up to max_rows, the planner's estimate beyond it.
+            const exact = row.total_result_set !== null ? Number(row.total_result_set) : undefined;
+            const maxRows = maxRowsOf(deps, cache);
+            if (prefs.count === 'estimated' && exact !== undefined && (maxRows === undefined || exact <= maxRows)) planned = exact;
+            else planned = await plannedCount(tx, stmt);
+            row.total_result_set = null;
+        }
+        const outcome = await respond(row, planned);
+        applyGucOverrides(outcome, row);
+        await tx.end(rollback ? 'rollback' : 'commit');
         if (request.method === 'HEAD') outcome.body = null;
         if (deps.schemas.length > 1) outcome.headers.set('Content-Profile', schema);
         return httpResponse(outcome.body, { status: outcome.status, headers: outcome.headers });
     } catch (error) {
-        // A failure without SQLSTATE means the connection itself broke: do not reuse it.
-        release(!(error instanceof ApiError) && typeof (error as { code?: unknown })?.code !== 'string');
         if (error instanceof ApiError) throw error;
         const pgErr = error as { code?: string; message: string; detail?: string; hint?: string };
         if (pgErr && typeof pgErr.code === 'string') throw fromPgError(pgErr, identity.authenticated);
         throw error;
+    } finally {
+        await tx.release();
     }
 }
 
-async function plannedCount(client: pg.PoolClient, stmt: Statement): Promise<number | undefined> {
-    const res = await client.query<{ 'QUERY PLAN': unknown }>({ text: stmt.explainCountSql!, values: stmt.explainCountParams ?? [] });
-    const plan = res.rows[0]?.['QUERY PLAN'];
+async function plannedCount(tx: RequestTransaction, stmt: Statement): Promise<number | undefined> {
+    const rows = await tx.query({ text: stmt.explainCountSql!, values: stmt.explainCountParams ?? [] });
+    const plan = rows[0]?.['QUERY PLAN'];
     const parsed = (typeof plan === 'string' ? JSON.parse(plan) : plan) as { Plan?: { 'Plan Rows'?: number } }[];
     return parsed?.[0]?.Plan?.['Plan Rows'];
 }

@@ -7,6 +7,7 @@ import type { JwtKeys } from '../jwt.js';
 import { createAuthenticator } from './auth.js';
 import { createHandler } from './handler.js';
 import { loadSchemaCache, type SchemaCache } from './schema-cache.js';
+import { TransactionPool } from './transaction.js';
 import { createPgClient, createPgPool } from '../db/connect.js';
 
 export interface RestServiceOptions {
@@ -33,6 +34,8 @@ function authenticatorUrl(dbUrl: string): string {
 export async function createRestService(options: RestServiceOptions): Promise<RestService> {
     const connectionString = authenticatorUrl(options.dbUrl);
     const pool = createPgPool({ connectionString, max: options.poolSize ?? 10, idleTimeoutMillis: 30_000 });
+    // Each request's BEGIN, settings, statement (and COMMIT) share one round trip.
+    const transactions = new TransactionPool(pool);
     const schemas = options.config.api.schemas;
     const api = options.config.api as { max_rows?: number; extra_search_path?: string[] };
 
@@ -59,17 +62,18 @@ export async function createRestService(options: RestServiceOptions): Promise<Re
         loading = p;
         try {
             cache = await p;
+            transactions.invalidate();
         } finally {
             if (loading === p) loading = undefined;
         }
     };
-    await reload();
 
     // LISTEN on a dedicated connection for `NOTIFY pgrst, 'reload schema'`. When the
     // connection drops (Postgres restarted), reconnect every second and reload the cache:
     // migrations may have run meanwhile.
     let closed = false;
     let listener: pg.Client | undefined;
+    let reconnecting = false;
     const retry = () => {
         listener = undefined;
         if (!closed) setTimeout(() => void listen(), 1000).unref();
@@ -89,13 +93,17 @@ export async function createRestService(options: RestServiceOptions): Promise<Re
             await client.end().catch(() => {});
             return retry();
         }
-        if (listener === undefined && cache) void reload().catch(() => {});
+        // After a reconnect (Postgres restarted), migrations may have run meanwhile.
+        if (reconnecting) void reload().catch(() => {});
+        reconnecting = true;
         listener = client;
     };
+    // Listening before the first load: a NOTIFY sent meanwhile is not missed.
     await listen();
+    await reload();
 
     const handler = createHandler({
-        pool,
+        transactions,
         cache: async () => (loading ? await loading : cache!),
         refreshOnMiss: async () => {
             if (!cache || Date.now() - cache.loadedAt < 1000) return undefined;

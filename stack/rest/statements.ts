@@ -26,6 +26,8 @@ export interface Statement {
     explainCountSql?: string;
     explainCountParams?: unknown[];
     singleScalar?: boolean;
+    /** Prepared-statement name of `sql`, set when first run (cached statements keep it). */
+    name?: string;
 }
 
 const RESPONSE_GUCS = `nullif(current_setting('response.headers', true), '') AS response_headers, nullif(current_setting('response.status', true), '') AS response_status`;
