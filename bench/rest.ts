@@ -164,10 +164,11 @@ async function main(): Promise<void> {
         const engine = async (label: string, modules: EngineModules) => {
             const service = await modules.createRestService({ dbUrl, config, jwt: { secret: LOCAL_JWT_SECRET, signingKeys: [] }, poolSize: CONCURRENCY });
             const server = await modules.listen(
+                // Routed as the gateway routes /rest/v1: the prefix stripped, a new Request.
                 (request, info) => {
                     const url = new URL(request.url);
                     url.pathname = url.pathname.replace(/^\/rest\/v1/, '') || '/';
-                    return service.handler(new Request(url, request), info);
+                    return service.handler(new Request(url, { method: request.method, headers: request.headers }), info);
                 },
                 { port: 0 },
             );

@@ -199,7 +199,16 @@ function parseCsv(text: string): JsonRows {
 }
 
 /** Reads are planned once per distinct request shape (statements carry their own parameters). */
-const readPlans = new PlanCache<{ q: QueryParams; media: MediaType; stmt: Statement }>();
+interface ReadPlan {
+    q: QueryParams;
+    media: MediaType;
+    stmt: Statement;
+    /** Offset of the first row (query string and Range header), for Content-Range. */
+    offset: number;
+    contentLocation: string;
+}
+
+const readPlans = new PlanCache<ReadPlan>();
 
 const TABLE_BODY_TYPES = new Set(['application/json', 'text/csv', 'application/x-www-form-urlencoded', 'application/vnd.pgrst.object+json', 'application/vnd.pgrst.object', 'application/vnd.pgrst.array+json', '*/*', '']);
 
@@ -252,6 +261,7 @@ async function tableRequest(
     const media = cached?.media ?? negotiate(accept, 'table', undefined, planEnabled);
     const input = { rel, q, prefs, media, body: undefined };
     let stmt: Statement;
+    let read: ReadPlan | undefined;
     let readOnly = false;
     let kind: 'read' | 'insert' | 'update' | 'delete' | 'upsert-put';
     switch (method) {
@@ -260,12 +270,14 @@ async function tableRequest(
             readOnly = true;
             kind = 'read';
             if (cached) {
-                stmt = cached.stmt;
+                read = cached;
             } else {
                 const range = parseRangeHeader(request.headers);
                 stmt = readStatement(ctx, rel, q, prefs, media, maxRowsOf(deps, ctx.cache), range);
-                readPlans.set(ctx.cache, readKey!, { q, media, stmt });
+                read = { q, media, stmt, offset: offsetOf(q, request.headers), contentLocation: contentLocation(rel.name, url.searchParams) };
+                readPlans.set(ctx.cache, readKey!, read);
             }
+            stmt = read.stmt;
             break;
         }
         case 'POST': {
@@ -310,7 +322,7 @@ async function tableRequest(
         const total = result.total_result_set !== null && result.total_result_set !== '' ? Number(result.total_result_set) : planned;
         if (kind === 'read') {
             if (media.kind === 'object' && pageTotal !== 1) throw singularityError(pageTotal);
-            const offset = offsetOf(q, request.headers);
+            const offset = read!.offset;
             const headers = new Headers({ 'Content-Type': contentTypeOf(media) });
             const status = rangeStatus(offset, pageTotal, total);
             if (status === 416) {
@@ -319,7 +331,7 @@ async function tableRequest(
                 });
             }
             headers.set('Content-Range', contentRange(offset, pageTotal, total));
-            headers.set('Content-Location', contentLocation(rel.name, url.searchParams));
+            headers.set('Content-Location', read!.contentLocation);
             applyPreferenceApplied(headers, { count: prefs.count ? prefs.count : undefined, tx: appliedTx, handling: prefs.handling === 'strict' ? 'strict' : undefined, timezone: prefs.timezone });
             return { status, headers, body: method === 'HEAD' ? null : result.body };
         }
