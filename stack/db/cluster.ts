@@ -30,6 +30,9 @@ const BASE_SETTINGS: Record<string, string> = {
     listen_addresses: '127.0.0.1',
     unix_socket_directories: '',
     max_connections: '200',
+    // Supabase's Postgres preloads pg_stat_statements, so every statement has a query
+    // identifier (EXPLAIN VERBOSE prints it, e.g. in PostgREST's plans).
+    compute_query_id: 'on',
 };
 
 /** Fast, non-durable settings for throwaway clusters (tests, benchmarks). */

@@ -17,7 +17,7 @@ import {
     unacceptableSchema,
     unsupportedMethod,
 } from './errors.js';
-import { fuzzyBest } from './fuzzy.js';
+import { findFunction, type RpcBodyKind } from './call-plan.js';
 import { contentTypeOf, negotiate, parsePrefer, type MediaType, type Preferences } from './negotiation.js';
 import { openApiDocument } from './openapi.js';
 import { PlanCache } from './plan-cache.js';
@@ -53,6 +53,8 @@ interface StatementResult {
     body: string | null;
     response_headers: string | null;
     response_status: string | null;
+    /** Rows an upsert inserted rather than updated (statements with `countsInserted`). */
+    inserted?: string | null;
 }
 
 export function createHandler(deps: HandlerDeps): FetchHandler {
@@ -259,7 +261,9 @@ async function tableRequest(
     const q = cached?.q ?? parseQueryParams(url.searchParams);
     const planEnabled = ctx.cache.settings.pgrst.get('db-plan-enabled') === 'true';
     const media = cached?.media ?? negotiate(accept, 'table', undefined, planEnabled);
-    const input = { rel, q, prefs, media, body: undefined };
+    // An EXPLAIN shows the statement of the media type named in its `for=`.
+    const shape = media.kind === 'plan' ? negotiate(media.for, 'table') : media;
+    const input = { rel, q, prefs, media: shape, body: undefined };
     let stmt: Statement;
     let read: ReadPlan | undefined;
     let readOnly = false;
@@ -273,7 +277,7 @@ async function tableRequest(
                 read = cached;
             } else {
                 const range = parseRangeHeader(request.headers);
-                stmt = readStatement(ctx, rel, q, prefs, media, maxRowsOf(deps, ctx.cache), range);
+                stmt = readStatement(ctx, rel, q, prefs, shape, maxRowsOf(deps, ctx.cache), range);
                 read = { q, media, stmt, offset: offsetOf(q, request.headers), contentLocation: contentLocation(rel.name, url.searchParams) };
                 readPlans.set(ctx.cache, readKey!, read);
             }
@@ -352,7 +356,8 @@ async function tableRequest(
             if (loc) headers.set('Location', loc);
         }
         applyPreferenceApplied(headers, {
-            resolution: kind === 'insert' ? prefs.resolution : undefined,
+            // Applied only where there is a conflict target (a primary key or on_conflict).
+            resolution: kind === 'insert' && (rel.pk.length || q.onConflict) ? prefs.resolution : undefined,
             missing: kind === 'insert' || kind === 'upsert-put' ? prefs.missing : undefined,
             return: prefs.return,
             count: prefs.count,
@@ -361,8 +366,12 @@ async function tableRequest(
             timezone: prefs.timezone,
             maxAffected: prefs.handling === 'strict' && (kind === 'update' || kind === 'delete') ? prefs.maxAffected : undefined,
         });
+        // PostgREST (v12+): a merging upsert that inserted nothing is 200, not 201; PUT is
+        // 201 when it inserted the row, 200 when it replaced it (204 without a body).
+        const inserted = result.inserted !== undefined && result.inserted !== null ? Number(result.inserted) : pageTotal;
         let status: number;
-        if (kind === 'insert') status = 201;
+        if (kind === 'insert') status = prefs.resolution === 'merge-duplicates' && inserted <= 0 ? 200 : 201;
+        else if (kind === 'upsert-put') status = representation ? (inserted > 0 ? 201 : 200) : 204;
         else status = representation ? 200 : 204;
         if (representation) {
             headers.set('Content-Type', contentTypeOf(media));
@@ -454,69 +463,59 @@ function applyPreferenceApplied(
 
 // ── rpc ─────────────────────────────────────────────────────────────────────────────
 
-function fnSignature(fn: PgFunction): string {
-    return `${fn.schema}.${fn.name}(${fn.args.map((a) => `${a.name ? a.name + ' => ' : ''}${a.type}`).join(', ')})`;
+/** The kind of an /rpc POST body, by Content-Type (PostgREST takes anything else as JSON). */
+function rpcBodyKind(contentType: string): RpcBodyKind {
+    switch (contentType) {
+        case 'text/plain':
+            return 'text';
+        case 'text/xml':
+            return 'xml';
+        case 'application/octet-stream':
+            return 'octet';
+        case 'application/x-www-form-urlencoded':
+            return 'form';
+        default:
+            return 'json';
+    }
 }
 
-function resolveFunction(cache: SchemaCache, schema: string, name: string, keys: string[], isPost: boolean, bodyIsObject: boolean, contentType: string): { fn: PgFunction; singleUnnamed: boolean } {
-    const overloads = cache.functions.get(relKey(schema, name)) ?? [];
-    const keySet = new Set(keys);
-    const textLike = contentType === 'text/plain' || contentType === 'text/xml' || contentType === 'application/octet-stream';
-    const matches: { fn: PgFunction; singleUnnamed: boolean }[] = [];
-    if (!textLike) {
-        for (const fn of overloads) {
-            const named = fn.args.every((a) => a.name !== '');
-            if (!named) continue;
-            const argNames = new Set(fn.args.map((a) => a.name));
-            if (![...keySet].every((k) => argNames.has(k))) continue;
-            if (!fn.args.every((a) => a.hasDefault || keySet.has(a.name))) continue;
-            matches.push({ fn, singleUnnamed: false });
-        }
+interface RpcArguments {
+    /** Argument names (PostgREST's payload keys). */
+    keys: Set<string>;
+    /** JSON holding the named arguments: an object, or an array whose first object counts. */
+    argsJson: string;
+    /** The whole body, for a function with a single unnamed parameter. */
+    wholeBody: string | Buffer;
+}
+
+/**
+ * The arguments of a POST: a JSON object's keys (an array of objects with the same keys
+ * counts as its first object; any other JSON value as an empty array, as PostgREST
+ * processes payloads), form fields, or a raw text/xml/bytes body with no names at all.
+ */
+async function postArguments(request: Request, kind: RpcBodyKind, columns: string[] | undefined): Promise<RpcArguments> {
+    if (kind === 'octet') return { keys: new Set(), argsJson: '{}', wholeBody: Buffer.from(await request.arrayBuffer()) };
+    const text = await request.text();
+    if (kind === 'text' || kind === 'xml') return { keys: new Set(), argsJson: '{}', wholeBody: text };
+    if (kind === 'form') {
+        const json = JSON.stringify(Object.fromEntries(new URLSearchParams(text)));
+        return { keys: new Set(new URLSearchParams(text).keys()), argsJson: json, wholeBody: json };
     }
-    if (!matches.length && isPost) {
-        for (const fn of overloads) {
-            if (fn.args.length !== 1 || fn.args[0]!.name !== '') continue;
-            const t = fn.args[0]!.type;
-            const ok = textLike
-                ? (contentType === 'text/plain' && t === 'text') || (contentType === 'text/xml' && t === 'xml') || (contentType === 'application/octet-stream' && t === 'bytea')
-                : t === 'json' || t === 'jsonb';
-            if (ok) matches.push({ fn, singleUnnamed: true });
-        }
+    if (text.trim() === '') return { keys: new Set(), argsJson: '{}', wholeBody: '{}' };
+    const value = parseJsonBody(text);
+    if (columns) return { keys: new Set(columns), argsJson: text, wholeBody: text };
+    if (Array.isArray(value)) {
+        if (value.length === 0) return { keys: new Set(), argsJson: '[]', wholeBody: '[]' };
+        const first = value[0];
+        if (typeof first !== 'object' || first === null || Array.isArray(first)) throw invalidBody('All object keys must match');
+        const keys = new Set(Object.keys(first));
+        const uniform = value.every((v) => typeof v === 'object' && v !== null && !Array.isArray(v) && Object.keys(v).length === keys.size && Object.keys(v).every((k) => keys.has(k)));
+        if (!uniform) throw invalidBody('All object keys must match');
+        return { keys, argsJson: text, wholeBody: text };
     }
-    if (matches.length === 1) return matches[0]!;
-    if (matches.length > 1) {
-        throw new ApiError(
-            300,
-            'PGRST203',
-            `Could not choose the best candidate function between: ${matches.map((m) => fnSignature(m.fn)).join(', ')}`,
-            null,
-            'Try renaming the parameters or the function itself in the database so function overloading can be resolved',
-        );
-    }
-    const sorted = [...keys].sort();
-    const qualifiedName = `${schema}.${name}`;
-    const prmsMsg = sorted.length ? `(${sorted.join(', ')})` : ' without parameters';
-    const onlySingle = isPost && textLike;
-    const message = `Could not find the function ${qualifiedName}${onlySingle ? `(${contentType === 'text/plain' ? 'text' : contentType === 'text/xml' ? 'xml' : 'bytea'})` : prmsMsg} in the schema cache`;
-    let details: string;
-    if (onlySingle) {
-        details = `Searched for the function ${qualifiedName} with a single unnamed ${contentType === 'text/plain' ? 'text' : contentType === 'text/xml' ? 'xml' : 'bytea'} parameter, but no matches were found in the schema cache.`;
-    } else {
-        const withParams = sorted.length ? ` with parameter${sorted.length > 1 ? 's' : ''} ${sorted.join(', ')}` : ' without parameters';
-        details = `Searched for the function ${qualifiedName}${withParams}${isPost ? ' or with a single unnamed json/jsonb parameter' : ''}, but no matches were found in the schema cache.`;
-    }
-    let hint: string | null = null;
-    if (overloads.length) {
-        const listToText = (names: string[]) => `(${[...names].sort().join(', ')})`;
-        const options = overloads.map((f) => listToText(f.args.map((a) => a.name)));
-        const best = fuzzyBest(options, listToText(sorted));
-        if (best !== null) hint = `Perhaps you meant to call the function ${qualifiedName}${best}`;
-    } else {
-        const names = [...cache.functions.keys()].map((k) => k.split('\u0000')).filter(([s]) => s === schema).map(([, n]) => n!);
-        const best = fuzzyBest(names, name);
-        if (best) hint = `Perhaps you meant to call the function ${schema}.${best}`;
-    }
-    throw new ApiError(404, 'PGRST202', message, details, hint);
+    if (typeof value === 'object' && value !== null) return { keys: new Set(Object.keys(value)), argsJson: text, wholeBody: text };
+    // A JSON scalar: PostgREST truncates it to an empty array.
+    return { keys: new Set(), argsJson: '[]', wholeBody: '[]' };
 }
 
 async function rpcRequest(
@@ -534,59 +533,43 @@ async function rpcRequest(
     if (!['GET', 'HEAD', 'POST'].includes(method)) throw invalidRpcMethod(method);
     const cache = ctx.cache;
     const overloads = cache.functions.get(relKey(ctx.schema, target.name)) ?? [];
-    const argNames = new Set(overloads.flatMap((f) => f.args.map((a) => a.name)));
-    let args: Record<string, unknown> = {};
-    let rawBody: unknown;
-    let rawJson: string | undefined;
-    let bodyIsObject = true;
-    const contentType = (request.headers.get('content-type') ?? 'application/json').split(';')[0]!.trim().toLowerCase();
+    const post = method === 'POST';
+    const bodyKind = rpcBodyKind((request.headers.get('content-type') ?? 'application/json').split(';')[0]!.trim().toLowerCase());
     let q: QueryParams;
-    if (method === 'POST') {
+    let input: RpcArguments;
+    // GET arguments by name, until the function is known (repeated names may become arrays).
+    const getArgs: Record<string, string | string[]> = {};
+    if (post) {
         q = parseQueryParams(url.searchParams);
-        const text = await request.text();
-        if (contentType === 'text/plain' || contentType === 'text/xml' || contentType === 'application/octet-stream') {
-            rawBody = text;
-            bodyIsObject = false;
-        } else if (contentType === 'application/x-www-form-urlencoded') {
-            args = Object.fromEntries(new URLSearchParams(text));
-            rawBody = args;
-        } else {
-            const value = text.trim() === '' ? {} : parseJsonBody(text);
-            rawBody = value;
-            rawJson = text.trim() === '' ? undefined : text;
-            if (typeof value === 'object' && value !== null && !Array.isArray(value)) args = value as Record<string, unknown>;
-            else bodyIsObject = false;
-        }
+        input = await postArguments(request, bodyKind, q.columns);
     } else {
+        const argNames = new Set(overloads.flatMap((f) => f.args.map((a) => a.name)));
         q = parseQueryParams(url.searchParams, (key, value) => argNames.has(key) || !looksLikeFilter(value));
         for (const [k, v] of q.rpcArgs) {
-            if (k in args) {
-                const prev = args[k];
-                args[k] = Array.isArray(prev) ? [...prev, v] : [prev, v];
-            } else args[k] = v;
+            const prev = getArgs[k];
+            getArgs[k] = prev === undefined ? v : Array.isArray(prev) ? [...prev, v] : [prev, v];
         }
+        input = { keys: new Set(Object.keys(getArgs)), argsJson: '', wholeBody: '' };
     }
-    const keys = bodyIsObject ? Object.keys(args) : [];
-    const { fn, singleUnnamed } = resolveFunction(cache, ctx.schema, target.name, keys, method === 'POST', bodyIsObject, contentType);
-    if (!singleUnnamed && !bodyIsObject && method === 'POST') {
-        // An array body on a named-argument function
-        throw invalidBody('Empty or invalid json');
-    }
-    // Repeated GET args become arrays for array-typed parameters (`{a,b}` literal).
-    if (method !== 'POST') {
-        for (const a of fn.args) {
-            const v = args[a.name];
-            if (Array.isArray(v)) args[a.name] = a.type.endsWith('[]') ? `{${v.map((x) => `"${String(x).replace(/(["\\])/g, '\\$1')}"`).join(',')}}` : v[v.length - 1];
+    const fn = findFunction(cache, ctx.schema, target.name, { post, body: bodyKind, keys: input.keys });
+    if (!post) {
+        // Repeated GET arguments: an array literal for an array parameter, else the last one.
+        const args: Record<string, string> = {};
+        for (const [k, v] of Object.entries(getArgs)) {
+            const type = fn.args.find((a) => a.name === k)?.type;
+            args[k] = !Array.isArray(v) ? v : type?.endsWith('[]') ? `{${v.map((x) => `"${x.replace(/(["\\])/g, '\\$1')}"`).join(',')}}` : v[v.length - 1]!;
         }
+        input.argsJson = input.wholeBody = JSON.stringify(args);
     }
     const scalarType = fn.returnComposite ? undefined : fn.returnType;
     const media = negotiate(request.headers.get('accept'), fn.returnComposite ? 'rpc-composite' : 'rpc-scalar', scalarType, cache.settings.pgrst.get('db-plan-enabled') === 'true');
     if (prefs.handling === 'strict' && prefs.maxAffected !== undefined && !fn.returnsSet) {
         throw new ApiError(400, 'PGRST128', 'Function must return SETOF or TABLE when max-affected preference is used with handling=strict');
     }
-    const call: RpcCall = { fn, args, rawBody, ...(rawJson !== undefined ? { rawJson } : {}), singleUnnamed };
+    const call: RpcCall = { fn, keys: input.keys, argsJson: input.argsJson, wholeBody: input.wholeBody };
     const range = method === 'POST' ? undefined : parseRangeHeader(request.headers);
-    const stmt = rpcStatement(ctx, call, q, prefs, media, maxRowsOf(deps, ctx.cache), range);
+    const shape = media.kind === 'plan' ? negotiate(media.for, fn.returnComposite ? 'rpc-composite' : 'rpc-scalar', scalarType) : media;
+    const stmt = rpcStatement(ctx, call, q, prefs, shape, maxRowsOf(deps, ctx.cache), range);
     const readOnly = method === 'GET' || method === 'HEAD' || fn.volatility !== 'v';
     return execute(deps, request, identity, ctx.schema, readOnly, rollback, async (result, planned) => {
         const pageTotal = Number(result.page_total);
@@ -619,7 +602,8 @@ async function rpcRequest(
         } else {
             headers.set('Content-Range', contentRange(0, pageTotal, total));
         }
-        return { status, headers, body: method === 'HEAD' ? null : result.body };
+        const body = media.kind === 'octet' && result.body !== null ? Buffer.from(result.body, 'hex') : result.body;
+        return { status, headers, body: method === 'HEAD' ? null : body };
     }, stmt, prefs, media, url.pathname);
 }
 
@@ -628,7 +612,7 @@ async function rpcRequest(
 interface Outcome {
     status: number;
     headers: Headers;
-    body: string | null;
+    body: string | Buffer | null;
 }
 
 function lowerHeaders(request: Request): string {
@@ -715,7 +699,7 @@ function explainStep(media: Extract<MediaType, { kind: 'plan' }>, stmt: Statemen
 /** The one row every statement returns (statements.ts), by column position. */
 function statementResult(row: TextRow | undefined): StatementResult {
     if (!row || row.length < 5) throw new Error('the statement returned no result row');
-    return { total_result_set: row[0]!, page_total: row[1]!, body: row[2]!, response_headers: row[3]!, response_status: row[4]! };
+    return { total_result_set: row[0]!, page_total: row[1]!, body: row[2]!, response_headers: row[3]!, response_status: row[4]!, inserted: row[5] };
 }
 
 async function execute(

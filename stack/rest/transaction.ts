@@ -129,7 +129,7 @@ class Pipeline implements pg.Submittable {
                     connection.parse({ name, text: s.text, types: [] }, true);
                     this.parses.push(name);
                 }
-                connection.bind({ statement: name, values: (s.values ?? []).map(textValue) }, true);
+                connection.bind({ statement: name, values: (s.values ?? []).map(bindValue) }, true);
                 connection.execute({}, true);
             }
             connection.sync();
@@ -179,9 +179,10 @@ class Pipeline implements pg.Submittable {
     }
 }
 
-/** Bind values travel as text; every value the engine binds is a string already. */
-function textValue(value: unknown): string | null {
-    return value === null || value === undefined ? null : typeof value === 'string' ? value : String(value);
+/** Bind values travel as text, bytes (a bytea body) as binary. */
+function bindValue(value: unknown): string | Buffer | null {
+    if (value === null || value === undefined) return null;
+    return typeof value === 'string' || Buffer.isBuffer(value) ? value : String(value);
 }
 
 export class RequestTransaction {
