@@ -42,7 +42,7 @@ function matchesParams(fn: PgFunction, call: RpcInvocation): boolean {
 }
 
 function acceptsBody(fn: PgFunction, call: RpcInvocation): boolean {
-    if (!call.post || fn.args.length !== 1) return false;
+    if (!call.post || !takesWholeBody(fn)) return false;
     const type = fn.args[0]!.type;
     return call.body === 'json' ? type === 'json' || type === 'jsonb' : RAW_TYPE[call.body] === type;
 }
