@@ -724,9 +724,10 @@ async function execute(
     });
     try {
         if (media?.kind === 'plan') {
-            // EXPLAIN ANALYZE runs the statement: never keep what it did.
-            // The plan as Postgres prints it: one JSON document, or one text line per row.
-            const rows = await tx.run(setup, explainStep(media, stmt), 'rollback');
+            // EXPLAIN ANALYZE runs the statement, and the transaction ends as the request's
+            // would (commit, unless Prefer: tx=rollback), as in PostgREST. The plan as
+            // Postgres prints it: one JSON document, or one text line per row.
+            const rows = await tx.run(setup, explainStep(media, stmt), rollback ? 'rollback' : 'commit');
             const body = rows.map((r) => r[0]).join('\n');
             return httpResponse(request.method === 'HEAD' ? null : body, { status: 200, headers: { 'Content-Type': contentTypeOf(media) } });
         }

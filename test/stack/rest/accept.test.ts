@@ -200,6 +200,27 @@ describe('EXPLAIN (pgrst.db_plan_enabled)', () => {
         expect(plan).not.toMatch(/json_agg/);
     });
 
+    it('explain analyze of a write runs it and keeps it, unless Prefer: tx=rollback', async () => {
+        const kept = await rest.anonClient().from('tags').insert({ id: 300, label: 'explained' }).explain({ analyze: true });
+        expect(kept.error).toBeNull();
+        expect(kept.data as unknown as string).toMatch(/Insert on tags/);
+        expect(await rest.sql('select label from public.tags where id = 300')).toEqual([{ label: 'explained' }]);
+        const res = await rest.raw('/tags', {
+            method: 'POST',
+            headers: { 'Content-Type': 'application/json', Accept: 'application/vnd.pgrst.plan+text; options=analyze', Prefer: 'tx=rollback' },
+            body: JSON.stringify({ id: 301, label: 'rolled back' }),
+        });
+        expect(res.status).toBe(200);
+        expect(await res.text()).toMatch(/Insert on tags/);
+        expect(await rest.sql('select label from public.tags where id = 301')).toEqual([]);
+    });
+
+    it('explain without analyze does not run the write', async () => {
+        const { error } = await rest.anonClient().from('tags').insert({ id: 302, label: 'planned only' }).explain();
+        expect(error).toBeNull();
+        expect(await rest.sql('select label from public.tags where id = 302')).toEqual([]);
+    });
+
     it('explain with analyze runs the query', async () => {
         const { data, error } = await rest.anonClient().from('customers').select('id').explain({ analyze: true });
         expect(error).toBeNull();
