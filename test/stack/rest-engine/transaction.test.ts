@@ -81,3 +81,11 @@ describe('transaction-local settings on a reused connection', () => {
         expect(await second.json()).toEqual({ role: 'anon', sub: null, marker: null });
     });
 });
+
+describe('EXPLAIN', () => {
+    it('is refused unless the database enables it (pgrst.db_plan_enabled): 406 PGRST107', async () => {
+        const response = await engine.request('/items?select=id', { headers: { Accept: 'application/vnd.pgrst.plan+json; options=analyze' } });
+        expect(response.status).toBe(406);
+        expect(((await response.json()) as { code: string }).code).toBe('PGRST107');
+    });
+});
