@@ -22,7 +22,7 @@ import { contentTypeOf, negotiate, parsePrefer, type MediaType, type Preferences
 import { openApiDocument } from './openapi.js';
 import { PlanCache } from './plan-cache.js';
 import { suggestTable, type PlanContext } from './read-plan.js';
-import { relKey, type PgFunction, type Relation, type SchemaCache } from './schema-cache.js';
+import { relKey, type Relation, type SchemaCache } from './schema-cache.js';
 import { ident, literal } from './sql.js';
 import {
     deleteStatement,

@@ -62,6 +62,24 @@ describe('prepared statements', () => {
     });
 });
 
+describe('one prepared statement, many roles', () => {
+    it('row level security follows the role and claims of each request', async () => {
+        const token = async (sub: string) => `Bearer ${await engine.sign({ sub, role: 'authenticated', exp: Math.floor(Date.now() / 1000) + 600 })}`;
+        const read = async (authorization?: string) => {
+            const response = await engine.request('/notes?select=body&order=id', authorization ? { headers: { authorization } } : {});
+            expect(response.status).toBe(200);
+            return ((await response.json()) as { body: string }[]).map((r) => r.body);
+        };
+        const a = await token('user-a');
+        const b = await token('user-b');
+        expect(await read(a)).toEqual(['shared', 'a only']);
+        expect(await read()).toEqual([]);
+        expect(await read(b)).toEqual(['shared', 'b only']);
+        expect(await read(a)).toEqual(['shared', 'a only']);
+        expect(await read()).toEqual([]);
+    });
+});
+
 describe('transaction-local settings on a reused connection', () => {
     it('a response override set by one request is gone in the next', async () => {
         const brewed = await engine.request('/rpc/brew');
