@@ -2,10 +2,16 @@
 // /rest/v1 (HTTP, the REST engine, JWT check, one transaction per request) next to the same
 // data fetched with one SQL statement sent directly with pg, in one run.
 //
-//   npx tsx bench/rest.ts [--seconds 5] [--concurrency 16]
+//   npx tsx bench/rest.ts [--seconds 5] [--concurrency 16] [--repeat 3] [--baseline <dir>]
 //
 // Starts its own throwaway Postgres cluster with the Supabase platform and a tiny catalogue.
+// The machine is shared and noisy, so the paths are measured in turns, `--repeat` times,
+// and every figure is also given as a ratio to the raw driver measured in the same turn.
+// `--baseline <dir>` adds an older REST engine to the same run, for before/after figures:
+// `<dir>` holds an older `stack/` tree inside this checkout (so it resolves this
+// node_modules), e.g. `mkdir -p .local/base && git archive <commit> stack | tar -x -C .local/base`.
 import os from 'node:os';
+import path from 'node:path';
 import type { ProjectConfig } from '../stack/config.js';
 import { startThrowawayCluster } from '../stack/db/cluster.js';
 import { applyPlatform } from '../stack/db/platform.js';
@@ -22,6 +28,9 @@ const option = (name: string, fallback: number): number => {
 };
 const SECONDS = option('seconds', 5);
 const CONCURRENCY = option('concurrency', 16);
+const REPEAT = option('repeat', 3);
+const baselineIndex = args.indexOf('--baseline');
+const BASELINE_DIR = baselineIndex >= 0 ? path.resolve(args[baselineIndex + 1]!) : undefined;
 
 const SCHEMA = `
 create table public.products (
@@ -86,12 +95,27 @@ async function drive(seconds: number, concurrency: number, once: () => Promise<v
     return { requests: latencies.length, seconds: (performance.now() - start) / 1000, latencies };
 }
 
-function report(label: string, r: Result): { rps: number; p50: number; p99: number } {
-    const rps = r.requests / r.seconds;
-    const p50 = percentile(r.latencies, 50);
-    const p99 = percentile(r.latencies, 99);
-    console.log(`${label.padEnd(24)} ${rps.toFixed(0).padStart(7)} req/s   p50 ${p50.toFixed(2).padStart(6)} ms   p99 ${p99.toFixed(2).padStart(6)} ms   (${r.requests} requests)`);
-    return { rps, p50, p99 };
+interface Figures {
+    rps: number;
+    p50: number;
+    p99: number;
+}
+
+function figures(r: Result): Figures {
+    return { rps: r.requests / r.seconds, p50: percentile(r.latencies, 50), p99: percentile(r.latencies, 99) };
+}
+
+function report(label: string, f: Figures, raw?: Figures): void {
+    const ratio = raw ? `   ${(f.rps / raw.rps).toFixed(2)}x raw throughput` : '';
+    console.log(`${label.padEnd(30)} ${f.rps.toFixed(0).padStart(7)} req/s   p50 ${f.p50.toFixed(2).padStart(6)} ms   p99 ${f.p99.toFixed(2).padStart(6)} ms${ratio}`);
+}
+
+const median = (values: number[]): number => percentile(values, 50);
+
+/** A REST engine and the HTTP server of the same tree (the baseline brings its own). */
+interface EngineModules {
+    createRestService: typeof createRestService;
+    listen: typeof listen;
 }
 
 async function main(): Promise<void> {
@@ -119,25 +143,10 @@ async function main(): Promise<void> {
             functions: {},
             edge_runtime: {},
         } as unknown as ProjectConfig;
-        const service = await createRestService({ dbUrl, config, jwt: { secret: LOCAL_JWT_SECRET, signingKeys: [] }, poolSize: CONCURRENCY });
-        const server = await listen(
-            (request, info) => {
-                const url = new URL(request.url);
-                url.pathname = url.pathname.replace(/^\/rest\/v1/, '') || '/';
-                return service.handler(new Request(url, request), info);
-            },
-            { port: 0 },
-        );
-
         // Same role and settings as the REST path, so the comparison is the engine's overhead.
         const direct = createPgPool({ connectionString: cluster.url('bench', 'authenticator', 'postgres'), max: CONCURRENCY });
         const headers = { apikey: LOCAL_ANON_KEY, authorization: `Bearer ${LOCAL_ANON_KEY}` };
 
-        const restOnce = async () => {
-            const response = await fetch(server.url + REST_PATH, { headers });
-            const body = (await response.json()) as unknown[];
-            if (response.status !== 200 || body.length !== 20) throw new Error(`unexpected REST response ${response.status}`);
-        };
         const directOnce = async () => {
             const client = await direct.connect();
             try {
@@ -150,30 +159,82 @@ async function main(): Promise<void> {
                 client.release();
             }
         };
-        const inProcessOnce = async () => {
-            const url = new URL('http://rest.local' + REST_PATH);
-            url.pathname = url.pathname.replace(/^\/rest\/v1/, '');
-            const response = await service.handler(new Request(url, { headers }), { remoteAddr: '127.0.0.1' });
-            const body = (await response.json()) as unknown[];
-            if (response.status !== 200 || body.length !== 20) throw new Error(`unexpected REST response ${response.status}`);
+
+        /** One REST engine, over HTTP and called in-process. */
+        const engine = async (label: string, modules: EngineModules) => {
+            const service = await modules.createRestService({ dbUrl, config, jwt: { secret: LOCAL_JWT_SECRET, signingKeys: [] }, poolSize: CONCURRENCY });
+            const server = await modules.listen(
+                // Routed as the gateway routes /rest/v1: the prefix stripped, a new Request.
+                (request, info) => {
+                    const url = new URL(request.url);
+                    url.pathname = url.pathname.replace(/^\/rest\/v1/, '') || '/';
+                    return service.handler(new Request(url, { method: request.method, headers: request.headers }), info);
+                },
+                { port: 0 },
+            );
+            const httpOnce = async () => {
+                const response = await fetch(server.url + REST_PATH, { headers });
+                const body = (await response.json()) as unknown[];
+                if (response.status !== 200 || body.length !== 20) throw new Error(`unexpected REST response ${response.status}`);
+            };
+            const inProcessUrl = 'http://rest.local' + REST_PATH.replace(/^\/rest\/v1/, '');
+            const inProcessOnce = async () => {
+                const response = await service.handler(new Request(inProcessUrl, { headers }), { remoteAddr: '127.0.0.1' });
+                const body = (await response.json()) as unknown[];
+                if (response.status !== 200 || body.length !== 20) throw new Error(`unexpected REST response ${response.status}`);
+            };
+            return {
+                label,
+                paths: [
+                    { label: `${label} (HTTP)`, once: httpOnce },
+                    { label: `${label} (in-process)`, once: inProcessOnce },
+                ],
+                async close() {
+                    await server.close();
+                    await service.close();
+                },
+            };
         };
 
-        // Warm up both paths (connections, plans, JIT of the JS).
-        await drive(1, CONCURRENCY, restOnce);
+        const engines = [await engine('REST', { createRestService, listen })];
+        if (BASELINE_DIR) {
+            const rest = (await import(path.join(BASELINE_DIR, 'stack', 'rest', 'index.ts'))) as Pick<EngineModules, 'createRestService'>;
+            const http = (await import(path.join(BASELINE_DIR, 'stack', 'http.ts'))) as Pick<EngineModules, 'listen'>;
+            engines.push(await engine('REST baseline', { createRestService: rest.createRestService, listen: http.listen }));
+        }
+        const paths = engines.flatMap((e) => e.paths);
+
+        // Warm up every path (connections, prepared statements, JIT of the JS).
         await drive(1, CONCURRENCY, directOnce);
+        for (const p of paths) await drive(1, CONCURRENCY, p.once);
 
-        console.log(`storefront read: 20 products with variants embedded; ${CONCURRENCY} concurrent clients, ${SECONDS}s each, ${os.cpus().length} CPUs`);
-        const rest = report('REST /rest/v1 (HTTP)', await drive(SECONDS, CONCURRENCY, restOnce));
-        const tx = report('pg direct (tx + role)', await drive(SECONDS, CONCURRENCY, directOnce));
-        const inProcess = report('REST handler in-process', await drive(SECONDS, CONCURRENCY, inProcessOnce));
         console.log(
-            `ratio REST (HTTP) / pg direct: throughput ${(rest.rps / tx.rps).toFixed(2)}x, p50 latency ${(rest.p50 / tx.p50).toFixed(2)}x, p99 latency ${(rest.p99 / tx.p99).toFixed(2)}x`,
+            `storefront read: 20 products with variants embedded; ${CONCURRENCY} concurrent clients, ${SECONDS}s per path, ${REPEAT} turns, ${os.cpus().length} CPUs` +
+                (BASELINE_DIR ? `; baseline from ${path.relative(process.cwd(), BASELINE_DIR)}` : ''),
         );
-        console.log(`ratio REST (in-process) / pg direct: throughput ${(inProcess.rps / tx.rps).toFixed(2)}x, p50 latency ${(inProcess.p50 / tx.p50).toFixed(2)}x`);
+        const ratios = new Map<string, number[]>(paths.map((p) => [p.label, []]));
+        const p99s = new Map<string, number[]>(paths.map((p) => [p.label, []]));
+        for (let turn = 1; turn <= REPEAT; turn++) {
+            console.log(`turn ${turn}`);
+            const raw = figures(await drive(SECONDS, CONCURRENCY, directOnce));
+            report('pg direct (tx + role)', raw);
+            for (const p of paths) {
+                const f = figures(await drive(SECONDS, CONCURRENCY, p.once));
+                report(p.label, f, raw);
+                ratios.get(p.label)!.push(f.rps / raw.rps);
+                p99s.get(p.label)!.push(f.p99);
+            }
+        }
+        console.log(`median over ${REPEAT} turns (throughput as a ratio to pg direct in the same turn):`);
+        for (const p of paths) {
+            const r = ratios.get(p.label)!;
+            console.log(
+                `  ${p.label.padEnd(28)} ${median(r).toFixed(2)}x  (turns: ${r.map((x) => x.toFixed(2)).join(', ')})   p99 ${median(p99s.get(p.label)!).toFixed(2)} ms`,
+            );
+        }
 
+        for (const e of engines) await e.close();
         await direct.end();
-        await server.close();
-        await service.close();
     } finally {
         await dispose();
     }

@@ -131,13 +131,42 @@ async function writeResponse(res: http.ServerResponse, response: Response, close
     if (closeConnection) headers.connection = 'close';
     const cookies = response.headers.getSetCookie();
     if (cookies.length) headers['set-cookie'] = cookies;
-    res.writeHead(response.status, response.statusText, headers);
     if (!response.body) {
+        res.writeHead(response.status, response.statusText, headers);
         res.end();
         return;
     }
+    // Most bodies are one chunk (a string or a buffer) that is there at once: it leaves
+    // with the headers in one write, with a Content-Length. A body still being produced
+    // after one turn of the event loop is streamed as it comes.
+    const reader = response.body.getReader();
+    const first = await reader.read();
+    const pending = first.done ? undefined : reader.read();
+    const second = pending && (await Promise.race([pending, new Promise<'later'>((resolve) => setImmediate(() => resolve('later')))]));
+    if (first.done || (second !== 'later' && second?.done)) {
+        const body = first.done ? undefined : first.value;
+        const bodyless = response.status === 204 || response.status === 304 || response.status < 200;
+        if (!bodyless && !('content-length' in headers)) headers['content-length'] = String(body?.byteLength ?? 0);
+        res.writeHead(response.status, response.statusText, headers);
+        res.end(body);
+        return;
+    }
+    res.writeHead(response.status, response.statusText, headers);
+    let next = pending;
+    const rest = new ReadableStream<Uint8Array>({
+        start(controller) {
+            controller.enqueue(first.value);
+        },
+        async pull(controller) {
+            const chunk = await (next ?? reader.read());
+            next = undefined;
+            if (chunk.done) controller.close();
+            else controller.enqueue(chunk.value);
+        },
+        cancel: (reason) => reader.cancel(reason),
+    });
     await new Promise<void>((resolve, reject) => {
-        Readable.fromWeb(response.body as import('node:stream/web').ReadableStream).pipe(res).on('finish', resolve).on('error', reject);
+        Readable.fromWeb(rest as import('node:stream/web').ReadableStream).pipe(res).on('finish', resolve).on('error', reject);
     });
 }
 

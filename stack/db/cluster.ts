@@ -35,6 +35,9 @@ const BASE_SETTINGS: Record<string, string> = {
     wal_level: 'logical',
     max_replication_slots: '64',
     max_slot_wal_keep_size: '1GB',
+    // Supabase's Postgres preloads pg_stat_statements, so every statement has a query
+    // identifier (EXPLAIN VERBOSE prints it, e.g. in PostgREST's plans).
+    compute_query_id: 'on',
 };
 
 /** Fast, non-durable settings for throwaway clusters (tests, benchmarks). */

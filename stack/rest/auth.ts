@@ -6,11 +6,14 @@ import { ApiError } from './errors.js';
 export interface Identity {
     role: string;
     claims: Record<string, unknown>;
+    /** `claims` as the JSON text of `request.jwt.claims` (computed once per token). */
+    claimsJson: string;
     /** Whether a JWT carried the role (42501 is 403 then, 401 for anon). */
     authenticated: boolean;
 }
 
 export const ANON_ROLE = 'anon';
+const ANONYMOUS: Identity = Object.freeze({ role: ANON_ROLE, claims: Object.freeze({ role: ANON_ROLE }), claimsJson: JSON.stringify({ role: ANON_ROLE }), authenticated: false });
 const CLOCK_SKEW_SECONDS = 30;
 
 /**
@@ -65,7 +68,7 @@ export function createAuthenticator(keys: JwtKeys): (headers: Headers) => Promis
             const apikey = headers.get('apikey');
             if (apikey && apikey.split('.').length === 3) token = apikey.trim();
         }
-        if (token === undefined) return { role: ANON_ROLE, claims: { role: ANON_ROLE }, authenticated: false };
+        if (token === undefined) return ANONYMOUS;
 
         const now = Math.floor(Date.now() / 1000);
         const hit = cache.get(token);
@@ -91,7 +94,7 @@ export function createAuthenticator(keys: JwtKeys): (headers: Headers) => Promis
         if (typeof payload.iat === 'number' && payload.iat > now + CLOCK_SKEW_SECONDS) throw jwtError('PGRST303', 'JWT issued at future');
         const role = typeof payload.role === 'string' && payload.role ? payload.role : ANON_ROLE;
         // PostgREST answers 401 rather than 403 to the anonymous role (even with the anon key JWT).
-        const identity: Identity = { role, claims: payload, authenticated: role !== ANON_ROLE };
+        const identity: Identity = { role, claims: payload, claimsJson: JSON.stringify(payload), authenticated: role !== ANON_ROLE };
         if (cache.size > 1000) cache.clear();
         cache.set(token, { identity, exp: typeof payload.exp === 'number' ? payload.exp : undefined });
         return identity;

@@ -4,7 +4,7 @@
 import { STATUS_CODES } from 'node:http';
 
 /** A Response with the reason phrase Warp sends (supabase-js exposes statusText). */
-export function httpResponse(body: string | null, init: { status: number; headers: Headers | Record<string, string> }): Response {
+export function httpResponse(body: string | Buffer | null, init: { status: number; headers: Headers | Record<string, string> }): Response {
     return new Response(body, { status: init.status, statusText: STATUS_CODES[init.status] ?? '', headers: init.headers });
 }
 

@@ -1,7 +1,6 @@
 // One request end to end: identity → target and schema → plan → one transaction as
 // authenticator with the transaction-local settings → PostgREST's response (status,
 // Content-Range, Preference-Applied, GUC overrides) or its error object.
-import type pg from 'pg';
 import { isConnectionError } from '../db/connect.js';
 import type { FetchHandler } from '../http.js';
 import { createLogger, type Logger } from '../log.js';
@@ -20,13 +19,13 @@ import {
     unacceptableSchema,
     unsupportedMethod,
 } from './errors.js';
-import { fuzzyBest } from './fuzzy.js';
+import { findFunction, type RpcBodyKind } from './call-plan.js';
 import { contentTypeOf, negotiate, parsePrefer, type MediaType, type Preferences } from './negotiation.js';
 import { accessibleFrom, accessibleObjectsStatement, openApiDocument } from './openapi.js';
 import { PlanCache } from './plan-cache.js';
 import { suggestTable, type PlanContext } from './read-plan.js';
-import { relKey, type PgFunction, type Relation, type SchemaCache } from './schema-cache.js';
-import { ident } from './sql.js';
+import { relKey, type Relation, type SchemaCache } from './schema-cache.js';
+import { ident, literal } from './sql.js';
 import {
     deleteStatement,
     insertStatement,
@@ -37,9 +36,10 @@ import {
     type RpcCall,
     type Statement,
 } from './statements.js';
+import { preparedName, type RequestTransaction, type SqlStep, type TextRow, type TransactionPool } from './transaction.js';
 
 export interface HandlerDeps {
-    pool: pg.Pool;
+    transactions: TransactionPool;
     cache: () => Promise<SchemaCache>;
     /** Reloads the cache when a name is missing (Supabase reloads on DDL through an event trigger); rate-limited. */
     refreshOnMiss?: () => Promise<SchemaCache | undefined>;
@@ -58,6 +58,8 @@ interface StatementResult {
     body: string | null;
     response_headers: string | null;
     response_status: string | null;
+    /** Rows an upsert inserted rather than updated (statements with `countsInserted`). */
+    inserted?: string | null;
 }
 
 export function createHandler(deps: HandlerDeps): FetchHandler {
@@ -208,7 +210,16 @@ function parseCsv(text: string): JsonRows {
 }
 
 /** Reads are planned once per distinct request shape (statements carry their own parameters). */
-const readPlans = new PlanCache<{ q: QueryParams; media: MediaType; stmt: Statement }>();
+interface ReadPlan {
+    q: QueryParams;
+    media: MediaType;
+    stmt: Statement;
+    /** Offset of the first row (query string and Range header), for Content-Range. */
+    offset: number;
+    contentLocation: string;
+}
+
+const readPlans = new PlanCache<ReadPlan>();
 
 const TABLE_BODY_TYPES = new Set(['application/json', 'text/csv', 'application/x-www-form-urlencoded', 'application/vnd.pgrst.object+json', 'application/vnd.pgrst.object', 'application/vnd.pgrst.array+json', '*/*', '']);
 
@@ -259,8 +270,11 @@ async function tableRequest(
     const q = cached?.q ?? parseQueryParams(url.searchParams);
     const planEnabled = ctx.cache.settings.pgrst.get('db-plan-enabled') === 'true';
     const media = cached?.media ?? negotiate(accept, 'table', undefined, planEnabled);
-    const input = { rel, q, prefs, media, body: undefined };
+    // An EXPLAIN shows the statement of the media type named in its `for=`.
+    const shape = media.kind === 'plan' ? negotiate(media.for, 'table') : media;
+    const input = { rel, q, prefs, media: shape, body: undefined };
     let stmt: Statement;
+    let read: ReadPlan | undefined;
     let readOnly = false;
     let kind: 'read' | 'insert' | 'update' | 'delete' | 'upsert-put';
     switch (method) {
@@ -269,12 +283,14 @@ async function tableRequest(
             readOnly = true;
             kind = 'read';
             if (cached) {
-                stmt = cached.stmt;
+                read = cached;
             } else {
                 const range = parseRangeHeader(request.headers);
-                stmt = readStatement(ctx, rel, q, prefs, media, maxRowsOf(deps, ctx.cache), range);
-                readPlans.set(ctx.cache, readKey!, { q, media, stmt });
+                stmt = readStatement(ctx, rel, q, prefs, shape, maxRowsOf(deps, ctx.cache), range);
+                read = { q, media, stmt, offset: offsetOf(q, request.headers), contentLocation: contentLocation(rel.name, url.searchParams) };
+                readPlans.set(ctx.cache, readKey!, read);
             }
+            stmt = read.stmt;
             break;
         }
         case 'POST': {
@@ -314,12 +330,12 @@ async function tableRequest(
             throw unsupportedMethod(method);
     }
 
-    return execute(deps, request, identity, ctx.schema, readOnly, rollback, async (client, result, planned) => {
+    return execute(deps, request, identity, ctx.schema, readOnly, rollback, async (result, planned) => {
         const pageTotal = Number(result.page_total);
         const total = result.total_result_set !== null && result.total_result_set !== '' ? Number(result.total_result_set) : planned;
         if (kind === 'read') {
             if (media.kind === 'object' && pageTotal !== 1) throw singularityError(pageTotal);
-            const offset = offsetOf(q, request.headers);
+            const offset = read!.offset;
             const headers = new Headers({ 'Content-Type': contentTypeOf(media) });
             const status = rangeStatus(offset, pageTotal, total);
             if (status === 416) {
@@ -328,7 +344,7 @@ async function tableRequest(
                 });
             }
             headers.set('Content-Range', contentRange(offset, pageTotal, total));
-            headers.set('Content-Location', contentLocation(rel.name, url.searchParams));
+            headers.set('Content-Location', read!.contentLocation);
             applyPreferenceApplied(headers, { count: prefs.count ? prefs.count : undefined, tx: appliedTx, handling: prefs.handling === 'strict' ? 'strict' : undefined, timezone: prefs.timezone });
             return { status, headers, body: method === 'HEAD' ? null : result.body };
         }
@@ -345,11 +361,12 @@ async function tableRequest(
             headers.set('Content-Range', pageTotal > 0 && kind !== 'upsert-put' ? `0-${pageTotal - 1}/${count ?? '*'}` : `*/${count ?? '*'}`);
         }
         if (kind === 'insert' && prefs.return === 'headers-only' && rel.pk.length && pageTotal > 0) {
-            const loc = await locationHeader(client, rel, result);
+            const loc = locationHeader(rel, result);
             if (loc) headers.set('Location', loc);
         }
         applyPreferenceApplied(headers, {
-            resolution: kind === 'insert' ? prefs.resolution : undefined,
+            // Applied only where there is a conflict target (a primary key or on_conflict).
+            resolution: kind === 'insert' && (rel.pk.length || q.onConflict) ? prefs.resolution : undefined,
             missing: kind === 'insert' || kind === 'upsert-put' ? prefs.missing : undefined,
             return: prefs.return,
             count: prefs.count,
@@ -358,19 +375,22 @@ async function tableRequest(
             timezone: prefs.timezone,
             maxAffected: prefs.handling === 'strict' && (kind === 'update' || kind === 'delete') ? prefs.maxAffected : undefined,
         });
+        // PostgREST (v12+): a merging upsert that inserted nothing is 200, not 201; PUT is
+        // 201 when it inserted the row, 200 when it replaced it (204 without a body).
+        const inserted = result.inserted !== undefined && result.inserted !== null ? Number(result.inserted) : pageTotal;
         let status: number;
-        if (kind === 'insert') status = 201;
+        if (kind === 'insert') status = prefs.resolution === 'merge-duplicates' && inserted <= 0 ? 200 : 201;
+        else if (kind === 'upsert-put') status = representation ? (inserted > 0 ? 201 : 200) : 204;
         else status = representation ? 200 : 204;
         if (representation) {
             headers.set('Content-Type', contentTypeOf(media));
             return { status, headers, body: result.body };
         }
         return { status, headers, body: null };
-    }, stmt, prefs, media);
+    }, stmt, prefs, media, url.pathname);
 }
 
-async function locationHeader(client: pg.PoolClient, rel: Relation, result: StatementResult): Promise<string | null> {
-    void client;
+function locationHeader(rel: Relation, result: StatementResult): string | null {
     if (!result.body) return null;
     const row = JSON.parse(result.body) as Record<string, unknown> | null;
     if (!row) return null;
@@ -452,69 +472,59 @@ function applyPreferenceApplied(
 
 // ── rpc ─────────────────────────────────────────────────────────────────────────────
 
-function fnSignature(fn: PgFunction): string {
-    return `${fn.schema}.${fn.name}(${fn.args.map((a) => `${a.name ? a.name + ' => ' : ''}${a.type}`).join(', ')})`;
+/** The kind of an /rpc POST body, by Content-Type (PostgREST takes anything else as JSON). */
+function rpcBodyKind(contentType: string): RpcBodyKind {
+    switch (contentType) {
+        case 'text/plain':
+            return 'text';
+        case 'text/xml':
+            return 'xml';
+        case 'application/octet-stream':
+            return 'octet';
+        case 'application/x-www-form-urlencoded':
+            return 'form';
+        default:
+            return 'json';
+    }
 }
 
-function resolveFunction(cache: SchemaCache, schema: string, name: string, keys: string[], isPost: boolean, bodyIsObject: boolean, contentType: string): { fn: PgFunction; singleUnnamed: boolean } {
-    const overloads = cache.functions.get(relKey(schema, name)) ?? [];
-    const keySet = new Set(keys);
-    const textLike = contentType === 'text/plain' || contentType === 'text/xml' || contentType === 'application/octet-stream';
-    const matches: { fn: PgFunction; singleUnnamed: boolean }[] = [];
-    if (!textLike) {
-        for (const fn of overloads) {
-            const named = fn.args.every((a) => a.name !== '');
-            if (!named) continue;
-            const argNames = new Set(fn.args.map((a) => a.name));
-            if (![...keySet].every((k) => argNames.has(k))) continue;
-            if (!fn.args.every((a) => a.hasDefault || keySet.has(a.name))) continue;
-            matches.push({ fn, singleUnnamed: false });
-        }
+interface RpcArguments {
+    /** Argument names (PostgREST's payload keys). */
+    keys: Set<string>;
+    /** JSON holding the named arguments: an object, or an array whose first object counts. */
+    argsJson: string;
+    /** The whole body, for a function with a single unnamed parameter. */
+    wholeBody: string | Buffer;
+}
+
+/**
+ * The arguments of a POST: a JSON object's keys (an array of objects with the same keys
+ * counts as its first object; any other JSON value as an empty array, as PostgREST
+ * processes payloads), form fields, or a raw text/xml/bytes body with no names at all.
+ */
+async function postArguments(request: Request, kind: RpcBodyKind, columns: string[] | undefined): Promise<RpcArguments> {
+    if (kind === 'octet') return { keys: new Set(), argsJson: '{}', wholeBody: Buffer.from(await request.arrayBuffer()) };
+    const text = await request.text();
+    if (kind === 'text' || kind === 'xml') return { keys: new Set(), argsJson: '{}', wholeBody: text };
+    if (kind === 'form') {
+        const json = JSON.stringify(Object.fromEntries(new URLSearchParams(text)));
+        return { keys: new Set(new URLSearchParams(text).keys()), argsJson: json, wholeBody: json };
     }
-    if (!matches.length && isPost) {
-        for (const fn of overloads) {
-            if (fn.args.length !== 1 || fn.args[0]!.name !== '') continue;
-            const t = fn.args[0]!.type;
-            const ok = textLike
-                ? (contentType === 'text/plain' && t === 'text') || (contentType === 'text/xml' && t === 'xml') || (contentType === 'application/octet-stream' && t === 'bytea')
-                : t === 'json' || t === 'jsonb';
-            if (ok) matches.push({ fn, singleUnnamed: true });
-        }
+    if (text.trim() === '') return { keys: new Set(), argsJson: '{}', wholeBody: '{}' };
+    const value = parseJsonBody(text);
+    if (columns) return { keys: new Set(columns), argsJson: text, wholeBody: text };
+    if (Array.isArray(value)) {
+        if (value.length === 0) return { keys: new Set(), argsJson: '[]', wholeBody: '[]' };
+        const first = value[0];
+        if (typeof first !== 'object' || first === null || Array.isArray(first)) throw invalidBody('All object keys must match');
+        const keys = new Set(Object.keys(first));
+        const uniform = value.every((v) => typeof v === 'object' && v !== null && !Array.isArray(v) && Object.keys(v).length === keys.size && Object.keys(v).every((k) => keys.has(k)));
+        if (!uniform) throw invalidBody('All object keys must match');
+        return { keys, argsJson: text, wholeBody: text };
     }
-    if (matches.length === 1) return matches[0]!;
-    if (matches.length > 1) {
-        throw new ApiError(
-            300,
-            'PGRST203',
-            `Could not choose the best candidate function between: ${matches.map((m) => fnSignature(m.fn)).join(', ')}`,
-            null,
-            'Try renaming the parameters or the function itself in the database so function overloading can be resolved',
-        );
-    }
-    const sorted = [...keys].sort();
-    const qualifiedName = `${schema}.${name}`;
-    const prmsMsg = sorted.length ? `(${sorted.join(', ')})` : ' without parameters';
-    const onlySingle = isPost && textLike;
-    const message = `Could not find the function ${qualifiedName}${onlySingle ? `(${contentType === 'text/plain' ? 'text' : contentType === 'text/xml' ? 'xml' : 'bytea'})` : prmsMsg} in the schema cache`;
-    let details: string;
-    if (onlySingle) {
-        details = `Searched for the function ${qualifiedName} with a single unnamed ${contentType === 'text/plain' ? 'text' : contentType === 'text/xml' ? 'xml' : 'bytea'} parameter, but no matches were found in the schema cache.`;
-    } else {
-        const withParams = sorted.length ? ` with parameter${sorted.length > 1 ? 's' : ''} ${sorted.join(', ')}` : ' without parameters';
-        details = `Searched for the function ${qualifiedName}${withParams}${isPost ? ' or with a single unnamed json/jsonb parameter' : ''}, but no matches were found in the schema cache.`;
-    }
-    let hint: string | null = null;
-    if (overloads.length) {
-        const listToText = (names: string[]) => `(${[...names].sort().join(', ')})`;
-        const options = overloads.map((f) => listToText(f.args.map((a) => a.name)));
-        const best = fuzzyBest(options, listToText(sorted));
-        if (best !== null) hint = `Perhaps you meant to call the function ${qualifiedName}${best}`;
-    } else {
-        const names = [...cache.functions.keys()].map((k) => k.split('\u0000')).filter(([s]) => s === schema).map(([, n]) => n!);
-        const best = fuzzyBest(names, name);
-        if (best) hint = `Perhaps you meant to call the function ${schema}.${best}`;
-    }
-    throw new ApiError(404, 'PGRST202', message, details, hint);
+    if (typeof value === 'object' && value !== null) return { keys: new Set(Object.keys(value)), argsJson: text, wholeBody: text };
+    // A JSON scalar: PostgREST truncates it to an empty array.
+    return { keys: new Set(), argsJson: '[]', wholeBody: '[]' };
 }
 
 async function rpcRequest(
@@ -532,61 +542,45 @@ async function rpcRequest(
     if (!['GET', 'HEAD', 'POST'].includes(method)) throw invalidRpcMethod(method);
     const cache = ctx.cache;
     const overloads = cache.functions.get(relKey(ctx.schema, target.name)) ?? [];
-    const argNames = new Set(overloads.flatMap((f) => f.args.map((a) => a.name)));
-    let args: Record<string, unknown> = {};
-    let rawBody: unknown;
-    let rawJson: string | undefined;
-    let bodyIsObject = true;
-    const contentType = (request.headers.get('content-type') ?? 'application/json').split(';')[0]!.trim().toLowerCase();
+    const post = method === 'POST';
+    const bodyKind = rpcBodyKind((request.headers.get('content-type') ?? 'application/json').split(';')[0]!.trim().toLowerCase());
     let q: QueryParams;
-    if (method === 'POST') {
+    let input: RpcArguments;
+    // GET arguments by name, until the function is known (repeated names may become arrays).
+    const getArgs: Record<string, string | string[]> = {};
+    if (post) {
         q = parseQueryParams(url.searchParams);
-        const text = await request.text();
-        if (contentType === 'text/plain' || contentType === 'text/xml' || contentType === 'application/octet-stream') {
-            rawBody = text;
-            bodyIsObject = false;
-        } else if (contentType === 'application/x-www-form-urlencoded') {
-            args = Object.fromEntries(new URLSearchParams(text));
-            rawBody = args;
-        } else {
-            const value = text.trim() === '' ? {} : parseJsonBody(text);
-            rawBody = value;
-            rawJson = text.trim() === '' ? undefined : text;
-            if (typeof value === 'object' && value !== null && !Array.isArray(value)) args = value as Record<string, unknown>;
-            else bodyIsObject = false;
-        }
+        input = await postArguments(request, bodyKind, q.columns);
     } else {
+        const argNames = new Set(overloads.flatMap((f) => f.args.map((a) => a.name)));
         q = parseQueryParams(url.searchParams, (key, value) => argNames.has(key) || !looksLikeFilter(value));
         for (const [k, v] of q.rpcArgs) {
-            if (k in args) {
-                const prev = args[k];
-                args[k] = Array.isArray(prev) ? [...prev, v] : [prev, v];
-            } else args[k] = v;
+            const prev = getArgs[k];
+            getArgs[k] = prev === undefined ? v : Array.isArray(prev) ? [...prev, v] : [prev, v];
         }
+        input = { keys: new Set(Object.keys(getArgs)), argsJson: '', wholeBody: '' };
     }
-    const keys = bodyIsObject ? Object.keys(args) : [];
-    const { fn, singleUnnamed } = resolveFunction(cache, ctx.schema, target.name, keys, method === 'POST', bodyIsObject, contentType);
-    if (!singleUnnamed && !bodyIsObject && method === 'POST') {
-        // An array body on a named-argument function
-        throw invalidBody('Empty or invalid json');
-    }
-    // Repeated GET args become arrays for array-typed parameters (`{a,b}` literal).
-    if (method !== 'POST') {
-        for (const a of fn.args) {
-            const v = args[a.name];
-            if (Array.isArray(v)) args[a.name] = a.type.endsWith('[]') ? `{${v.map((x) => `"${String(x).replace(/(["\\])/g, '\\$1')}"`).join(',')}}` : v[v.length - 1];
+    const fn = findFunction(cache, ctx.schema, target.name, { post, body: bodyKind, keys: input.keys });
+    if (!post) {
+        // Repeated GET arguments: an array literal for an array parameter, else the last one.
+        const args: Record<string, string> = {};
+        for (const [k, v] of Object.entries(getArgs)) {
+            const type = fn.args.find((a) => a.name === k)?.type;
+            args[k] = !Array.isArray(v) ? v : type?.endsWith('[]') ? `{${v.map((x) => `"${x.replace(/(["\\])/g, '\\$1')}"`).join(',')}}` : v[v.length - 1]!;
         }
+        input.argsJson = input.wholeBody = JSON.stringify(args);
     }
     const scalarType = fn.returnComposite ? undefined : fn.returnType;
     const media = negotiate(request.headers.get('accept'), fn.returnComposite ? 'rpc-composite' : 'rpc-scalar', scalarType, cache.settings.pgrst.get('db-plan-enabled') === 'true');
     if (prefs.handling === 'strict' && prefs.maxAffected !== undefined && !fn.returnsSet) {
         throw new ApiError(400, 'PGRST128', 'Function must return SETOF or TABLE when max-affected preference is used with handling=strict');
     }
-    const call: RpcCall = { fn, args, rawBody, ...(rawJson !== undefined ? { rawJson } : {}), singleUnnamed };
+    const call: RpcCall = { fn, keys: input.keys, argsJson: input.argsJson, wholeBody: input.wholeBody };
     const range = method === 'POST' ? undefined : parseRangeHeader(request.headers);
-    const stmt = rpcStatement(ctx, call, q, prefs, media, maxRowsOf(deps, ctx.cache), range);
+    const shape = media.kind === 'plan' ? negotiate(media.for, fn.returnComposite ? 'rpc-composite' : 'rpc-scalar', scalarType) : media;
+    const stmt = rpcStatement(ctx, call, q, prefs, shape, maxRowsOf(deps, ctx.cache), range);
     const readOnly = method === 'GET' || method === 'HEAD' || fn.volatility !== 'v';
-    return execute(deps, request, identity, ctx.schema, readOnly, rollback, async (_client, result, planned) => {
+    return execute(deps, request, identity, ctx.schema, readOnly, rollback, async (result, planned) => {
         const pageTotal = Number(result.page_total);
         const total = result.total_result_set !== null && result.total_result_set !== '' ? Number(result.total_result_set) : planned;
         if (media.kind === 'object' && fn.returnsSet && pageTotal !== 1) throw singularityError(pageTotal);
@@ -617,8 +611,9 @@ async function rpcRequest(
         } else {
             headers.set('Content-Range', contentRange(0, pageTotal, total));
         }
-        return { status, headers, body: method === 'HEAD' ? null : result.body };
-    }, stmt, prefs, media);
+        const body = media.kind === 'octet' && result.body !== null ? Buffer.from(result.body, 'hex') : result.body;
+        return { status, headers, body: method === 'HEAD' ? null : body };
+    }, stmt, prefs, media, url.pathname);
 }
 
 // ── execution ───────────────────────────────────────────────────────────────────────
@@ -626,7 +621,7 @@ async function rpcRequest(
 interface Outcome {
     status: number;
     headers: Headers;
-    body: string | null;
+    body: string | Buffer | null;
 }
 
 function lowerHeaders(request: Request): string {
@@ -649,6 +644,73 @@ function cookies(request: Request): string {
     return JSON.stringify(obj);
 }
 
+/** Settings every request sets, in this order; role settings and the timezone follow. */
+const REQUEST_SETTINGS = ['search_path', 'role', 'request.jwt.claims', 'request.method', 'request.path', 'request.headers', 'request.cookies'];
+
+/** The `select set_config(…)` statement for a list of setting names (few distinct lists exist). */
+const settingsStatements = new Map<string, SqlStep>();
+
+function settingsStatement(names: string[]): SqlStep {
+    const key = names.join('\u0000');
+    let step = settingsStatements.get(key);
+    if (!step) {
+        const text = `select ${names.map((n, i) => `set_config(${literal(n)}, $${i + 1}, true)`).join(', ')}`;
+        step = { text, name: preparedName(text) };
+        settingsStatements.set(key, step);
+    }
+    return step;
+}
+
+/** `search_path` of a request to `schema`: the schema, then extra_search_path. */
+const searchPaths = new Map<string, string>();
+
+function searchPathOf(deps: HandlerDeps, schema: string): string {
+    let path = searchPaths.get(schema);
+    if (path === undefined) {
+        path = [schema, ...deps.extraSearchPath.filter((s) => s !== schema)].map(ident).join(', ');
+        searchPaths.set(schema, path);
+    }
+    return path;
+}
+
+/** The transaction-local settings of PostgREST: visible to RLS policies and functions. */
+function requestSettings(deps: HandlerDeps, cache: SchemaCache, request: Request, pathname: string, identity: Identity, schema: string, prefs: Preferences): SqlStep {
+    const values: unknown[] = [searchPathOf(deps, schema), identity.role, identity.claimsJson, request.method, pathname, lowerHeaders(request), cookies(request)];
+    const roleSettings = cache.settings.perRole.get(identity.role);
+    let names = REQUEST_SETTINGS;
+    if (roleSettings?.length || prefs.timezone) {
+        names = [...REQUEST_SETTINGS];
+        for (const [name, value] of roleSettings ?? []) {
+            names.push(name);
+            values.push(value);
+        }
+        if (prefs.timezone && cache.timezones.has(prefs.timezone)) {
+            names.push('timezone');
+            values.push(prefs.timezone);
+        } else if (prefs.timezone) {
+            prefs.timezone = undefined;
+        }
+    }
+    return { ...settingsStatement(names), values };
+}
+
+/** The prepared-statement name of a statement, computed once per (cached) statement. */
+function mainStep(stmt: Statement): SqlStep {
+    stmt.name ??= preparedName(stmt.sql);
+    return { text: stmt.sql, values: stmt.params, name: stmt.name };
+}
+
+function explainStep(media: Extract<MediaType, { kind: 'plan' }>, stmt: Statement): SqlStep {
+    const opts = [`FORMAT ${media.format.toUpperCase()}`, ...media.options.filter((o) => ['analyze', 'verbose', 'settings', 'buffers', 'wal'].includes(o)).map((o) => o.toUpperCase())];
+    return { text: `EXPLAIN (${opts.join(', ')}) ${stmt.sql}`, values: stmt.params };
+}
+
+/** The one row every statement returns (statements.ts), by column position. */
+function statementResult(row: TextRow | undefined): StatementResult {
+    if (!row || row.length < 5) throw new Error('the statement returned no result row');
+    return { total_result_set: row[0]!, page_total: row[1]!, body: row[2]!, response_headers: row[3]!, response_status: row[4]!, inserted: row[5] };
+}
+
 async function execute(
     deps: HandlerDeps,
     request: Request,
@@ -656,96 +718,50 @@ async function execute(
     schema: string,
     readOnly: boolean,
     rollback: boolean,
-    respond: (client: pg.PoolClient, result: StatementResult, planned: number | undefined) => Promise<Outcome>,
+    respond: (result: StatementResult, planned: number | undefined) => Promise<Outcome> | Outcome,
     stmt: Statement,
     prefs: Preferences,
     media?: MediaType,
+    pathname = new URL(request.url).pathname,
 ): Promise<Response> {
     const cache = await deps.cache();
-    const client = await deps.pool.connect().catch((error: Error) => {
+    const setup = [requestSettings(deps, cache, request, pathname, identity, schema, prefs)];
+    const preRequest = cache.settings.pgrst.get('db-pre-request');
+    if (preRequest) setup.push({ text: `select ${preRequest.split('.').map(ident).join('.')}()` });
+    const tx = await deps.transactions.begin(readOnly).catch((error: Error) => {
         deps.connectionFailed?.(error);
         // pg says "timeout exceeded when trying to connect" when no pooled connection freed up in time.
         if (/timeout exceeded when trying to connect/i.test(error.message)) throw new ApiError(504, 'PGRST003', 'Timed out acquiring connection from connection pool.');
         throw new ApiError(503, 'PGRST000', 'Database connection error. Retrying the connection.', error.message);
     });
-    let released = false;
-    const release = (destroy?: boolean) => {
-        if (!released) {
-            released = true;
-            client.release(destroy);
-        }
-    };
     try {
-        await client.query(readOnly ? 'BEGIN ISOLATION LEVEL READ COMMITTED READ ONLY' : 'BEGIN ISOLATION LEVEL READ COMMITTED');
-        let outcome: Outcome;
-        try {
-            const searchPath = [schema, ...deps.extraSearchPath.filter((s) => s !== schema)].map(ident).join(', ');
-            const names = ['search_path', 'role', 'request.jwt.claims', 'request.method', 'request.path', 'request.headers', 'request.cookies'];
-            const values: unknown[] = [
-                searchPath,
-                identity.role,
-                JSON.stringify(identity.claims),
-                request.method,
-                new URL(request.url).pathname,
-                lowerHeaders(request),
-                cookies(request),
-            ];
-            for (const [name, value] of cache.settings.perRole.get(identity.role) ?? []) {
-                names.push(name);
-                values.push(value);
-            }
-            if (prefs.timezone && cache.timezones.has(prefs.timezone)) {
-                names.push('timezone');
-                values.push(prefs.timezone);
-            } else if (prefs.timezone) {
-                prefs.timezone = undefined;
-            }
-            await client.query(`select ${names.map((n, i) => `set_config('${n.replaceAll("'", "''")}', $${i + 1}, true)`).join(', ')}`, values);
-            const preRequest = cache.settings.pgrst.get('db-pre-request');
-            if (preRequest) {
-                const parts = preRequest.split('.');
-                await client.query(`select ${parts.map(ident).join('.')}()`);
-            }
-            if (media?.kind === 'plan') {
-                const opts = [`FORMAT ${media.format.toUpperCase()}`, ...media.options.filter((o) => ['analyze', 'verbose', 'settings', 'buffers', 'wal'].includes(o)).map((o) => o.toUpperCase())];
-                const res = await client.query({ text: `EXPLAIN (${opts.join(', ')}) ${stmt.sql}`, values: stmt.params });
-                const body =
-                    media.format === 'json'
-                        ? JSON.stringify(typeof res.rows[0]?.['QUERY PLAN'] === 'string' ? JSON.parse(res.rows[0]['QUERY PLAN']) : res.rows[0]?.['QUERY PLAN'])
-                        : res.rows.map((r: Record<string, unknown>) => r['QUERY PLAN']).join('\n');
-                await client.query('ROLLBACK');
-                release();
-                return httpResponse(request.method === 'HEAD' ? null : body, { status: 200, headers: { 'Content-Type': contentTypeOf(media) } });
-            }
-            const res = await client.query<StatementResult>({ text: stmt.sql, values: stmt.params });
-            const row = res.rows[0]!;
-            let planned: number | undefined;
-            if (stmt.explainCountSql) {
-                // estimated: the exact count up to max_rows, the planner's estimate beyond it.
-                const exact = row.total_result_set !== null ? Number(row.total_result_set) : undefined;
-                if (prefs.count === 'estimated' && exact !== undefined && (maxRowsOf(deps, cache) === undefined || exact <= maxRowsOf(deps, cache)!)) planned = exact;
-                else planned = await plannedCount(client, stmt);
-                row.total_result_set = null;
-            }
-            outcome = await respond(client, row, planned);
-            applyGucOverrides(outcome, row);
-            if (readOnly && !rollback) {
-                // Nothing to make durable: answer without waiting for the COMMIT round trip.
-                // The pool hands the connection out again with the COMMIT queued first.
-                client.query('COMMIT').catch(() => {});
-            } else if (rollback) await client.query('ROLLBACK');
-            else await client.query('COMMIT');
-        } catch (error) {
-            await client.query('ROLLBACK').catch(() => release(true));
-            throw error;
+        if (media?.kind === 'plan') {
+            // EXPLAIN ANALYZE runs the statement, and the transaction ends as the request's
+            // would (commit, unless Prefer: tx=rollback), as in PostgREST. The plan as
+            // Postgres prints it: one JSON document, or one text line per row.
+            const rows = await tx.run(setup, explainStep(media, stmt), rollback ? 'rollback' : 'commit');
+            const body = rows.map((r) => r[0]).join('\n');
+            return httpResponse(request.method === 'HEAD' ? null : body, { status: 200, headers: { 'Content-Type': contentTypeOf(media) } });
         }
-        release();
+        // The end is known before the response is shaped: send it with the statement.
+        const endNow = (readOnly || rollback) && !stmt.explainCountSql ? (rollback ? 'rollback' : 'commit') : undefined;
+        const row = statementResult((await tx.run(setup, mainStep(stmt), endNow))[0]);
+        let planned: number | undefined;
+        if (stmt.explainCountSql) {
+            // estimated: the exact count up to max_rows, the planner's estimate beyond it.
+            const exact = row.total_result_set !== null ? Number(row.total_result_set) : undefined;
+            const maxRows = maxRowsOf(deps, cache);
+            if (prefs.count === 'estimated' && exact !== undefined && (maxRows === undefined || exact <= maxRows)) planned = exact;
+            else planned = await plannedCount(tx, stmt);
+            row.total_result_set = null;
+        }
+        const outcome = await respond(row, planned);
+        applyGucOverrides(outcome, row);
+        await tx.end(rollback ? 'rollback' : 'commit');
         if (request.method === 'HEAD') outcome.body = null;
         if (deps.schemas.length > 1) outcome.headers.set('Content-Profile', schema);
         return httpResponse(outcome.body, { status: outcome.status, headers: outcome.headers });
     } catch (error) {
-        // A failure without SQLSTATE means the connection itself broke: do not reuse it.
-        release(!(error instanceof ApiError) && typeof (error as { code?: unknown })?.code !== 'string');
         if (error instanceof ApiError) throw error;
         const pgErr = error as { code?: string; message: string; detail?: string; hint?: string };
         if (isConnectionError(error)) deps.connectionFailed?.(error);
@@ -754,12 +770,14 @@ async function execute(
         // The connection broke mid-request (Postgres killed or restarting): PostgREST's client error.
         if (isConnectionError(error)) throw new ApiError(503, 'PGRST001', 'Database client error. Retrying the connection.', pgErr.message);
         throw error;
+    } finally {
+        await tx.release();
     }
 }
 
-async function plannedCount(client: pg.PoolClient, stmt: Statement): Promise<number | undefined> {
-    const res = await client.query<{ 'QUERY PLAN': unknown }>({ text: stmt.explainCountSql!, values: stmt.explainCountParams ?? [] });
-    const plan = res.rows[0]?.['QUERY PLAN'];
+async function plannedCount(tx: RequestTransaction, stmt: Statement): Promise<number | undefined> {
+    const rows = await tx.query({ text: stmt.explainCountSql!, values: stmt.explainCountParams ?? [] });
+    const plan = rows[0]?.['QUERY PLAN'];
     const parsed = (typeof plan === 'string' ? JSON.parse(plan) : plan) as { Plan?: { 'Plan Rows'?: number } }[];
     return parsed?.[0]?.Plan?.['Plan Rows'];
 }

@@ -9,6 +9,7 @@ import { createHandler } from './handler.js';
 import { loadSchemaCache, type SchemaCache } from './schema-cache.js';
 import { createPgClient, createPgPool, type ConnectionErrorHandler } from '../db/connect.js';
 import { createLogger, createStreak, type Logger } from '../log.js';
+import { TransactionPool } from './transaction.js';
 
 export interface RestServiceOptions {
     /** Superuser URL of the project database; the pool connects as `authenticator` on the same host/port/database. */
@@ -48,6 +49,8 @@ export async function createRestService(options: RestServiceOptions): Promise<Re
         database.fail(error);
         options.onConnectionError?.(error);
     });
+    // Each request's BEGIN, settings, statement (and COMMIT) share one round trip.
+    const transactions = new TransactionPool(pool);
     const schemas = options.config.api.schemas;
     const api = options.config.api as { max_rows?: number; extra_search_path?: string[] };
 
@@ -74,11 +77,11 @@ export async function createRestService(options: RestServiceOptions): Promise<Re
         loading = p;
         try {
             cache = await p;
+            transactions.invalidate();
         } finally {
             if (loading === p) loading = undefined;
         }
     };
-    await reload();
 
     // LISTEN on a dedicated connection for `NOTIFY pgrst, 'reload schema'`. When the
     // connection drops (Postgres restarted), reconnect every second and reload the cache:
@@ -120,10 +123,12 @@ export async function createRestService(options: RestServiceOptions): Promise<Re
         }
         listener = client;
     };
+    // Listening before the first load: a NOTIFY sent meanwhile is not missed.
     await listen();
+    await reload();
 
     const handler = createHandler({
-        pool,
+        transactions,
         // A reload that fails (database restarting) keeps serving the cache it had.
         cache: async () => (loading ? await loading.catch((error: unknown) => cache ?? Promise.reject(error)) : cache!),
         refreshOnMiss: async () => {

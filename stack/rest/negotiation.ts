@@ -85,7 +85,8 @@ export function negotiate(accept: string | null, produces: Produces, scalarType?
             case 'application/vnd.pgrst.plan+json':
             case 'application/vnd.pgrst.plan+text': {
                 if (produces === 'root' || !planEnabled) break;
-                const format = e.type.endsWith('+text') ? 'text' : 'json';
+                // Without a suffix the plan is text, as with +text.
+                const format = e.type.endsWith('+json') ? 'json' : 'text';
                 const options = (e.params.get('options') ?? '').split('|').filter(Boolean);
                 return { kind: 'plan', format, for: e.params.get('for') ?? 'application/json', options };
             }

@@ -108,10 +108,11 @@ export function findRelationship(ctx: PlanContext, origin: Relation, target: str
             : `Searched for a foreign key relationship between '${origin.name}' and '${target}' in the schema '${schema}', but no matches were found.`;
         let suggestion: string | null = null;
         if (all.length) {
-            const s = fuzzyBest(
-                all.map((r) => r.foreignTable.name),
-                target,
-            );
+            // A target that is itself related (only the hint matched nothing) gets no
+            // suggestion: PostgREST drops the exact match and suggests nothing else.
+            const related = all.map((r) => r.foreignTable.name);
+            const exact = related.some((n) => n.toLowerCase() === target.toLowerCase());
+            const s = exact ? null : fuzzyBest(related, target);
             if (s) suggestion = `Perhaps you meant '${s}' instead of '${target}'.`;
         } else {
             const parents = [...ctx.cache.relationships.keys()].map((k) => k.split('\u0000')).filter(([s]) => s === schema).map(([, n]) => n!);

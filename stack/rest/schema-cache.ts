@@ -9,6 +9,12 @@ export interface Column {
     typeName: string; // pg_type.typname ("tsvector", "_int4")
     notNull: boolean;
     default: string | null;
+    /**
+     * What `Prefer: missing=default` inserts for an absent key, as PostgREST computes it:
+     * the column default, `nextval` of an identity column's sequence, else the default of
+     * the column's domain type.
+     */
+    insertDefault: string | null;
     generated: boolean;
     identityAlways: boolean;
 }
@@ -67,7 +73,12 @@ export interface PgFunction {
     oid: number;
     schema: string;
     name: string;
+    /** Input parameters in declaration order; an unnamed one is named ''. */
     args: FunctionArg[];
+    /** COMMENT ON FUNCTION (PostgREST orders overloads by it after the parameter count). */
+    description: string | null;
+    /** Rows the planner expects (`rows n`); a set-returning function with `rows 1` embeds as one object. */
+    rows: number;
     volatility: 'i' | 's' | 'v';
     returnsSet: boolean;
     returnType: string;
@@ -115,6 +126,18 @@ select a.attrelid::int as rel, a.attname as name, a.attnum::int as num,
        pg_catalog.format_type(a.atttypid, a.atttypmod) as type, a.atttypid::int as type_oid,
        t.typname as type_name, a.attnotnull as not_null,
        pg_catalog.pg_get_expr(d.adbin, d.adrelid) as "default",
+       case
+           when a.attgenerated <> '' then null
+           when d.adbin is not null then pg_catalog.pg_get_expr(d.adbin, d.adrelid)
+           when a.attidentity = 'd' then (
+               select pg_catalog.format('pg_catalog.nextval(%L::regclass)', s.oid::regclass)
+               from pg_catalog.pg_depend dep
+               join pg_catalog.pg_class s on s.oid = dep.objid and s.relkind = 'S'
+               where dep.classid = 'pg_catalog.pg_class'::regclass and dep.refclassid = 'pg_catalog.pg_class'::regclass
+                 and dep.refobjid = a.attrelid and dep.refobjsubid = a.attnum and dep.deptype = 'i'
+               limit 1)
+           when t.typbasetype <> 0 then pg_catalog.pg_get_expr(t.typdefaultbin, 0)
+       end as insert_default,
        a.attgenerated <> '' as generated, a.attidentity = 'a' as identity_always
 from pg_catalog.pg_attribute a
 join pg_catalog.pg_class c on c.oid = a.attrelid
@@ -152,7 +175,8 @@ select p.oid::int as oid, n.nspname as schema, p.proname as name, p.provolatile:
        coalesce(p.proallargtypes, p.proargtypes::oid[])::int[] as arg_types,
        array(select pg_catalog.format_type(t, null) from unnest(coalesce(p.proallargtypes, p.proargtypes::oid[])) t) as arg_type_names,
        p.prorettype::int as ret_oid, pg_catalog.format_type(p.prorettype, null) as ret_type,
-       rt.typtype::text as ret_typtype, rt.typrelid::int as ret_relid, p.provariadic <> 0 as variadic
+       rt.typtype::text as ret_typtype, rt.typrelid::int as ret_relid, p.provariadic <> 0 as variadic,
+       p.prorows::float8 as rows, pg_catalog.obj_description(p.oid, 'pg_proc') as description
 from pg_catalog.pg_proc p
 join pg_catalog.pg_namespace n on n.oid = p.pronamespace
 join pg_catalog.pg_type rt on rt.oid = p.prorettype
@@ -215,6 +239,7 @@ export async function loadSchemaCache(client: pg.ClientBase, schemas: string[]):
             typeName: c.type_name,
             notNull: c.not_null,
             default: c.default,
+            insertDefault: c.insert_default,
             generated: c.generated,
             identityAlways: c.identity_always,
         };
@@ -368,6 +393,7 @@ export async function loadSchemaCache(client: pg.ClientBase, schemas: string[]):
     }
 
     const functions = new Map<string, PgFunction[]>();
+    const allFunctions: PgFunction[] = [];
     for (const f of fns.rows) {
         const modes: string[] = f.arg_modes ?? [];
         const names: string[] = f.arg_names ?? [];
@@ -390,6 +416,8 @@ export async function loadSchemaCache(client: pg.ClientBase, schemas: string[]):
             schema: f.schema,
             name: f.name,
             args,
+            description: f.description,
+            rows: Number(f.rows),
             volatility: f.volatility,
             returnsSet: f.returns_set,
             returnType: f.ret_type,
@@ -399,30 +427,33 @@ export async function loadSchemaCache(client: pg.ClientBase, schemas: string[]):
             returnsVoid: f.ret_type === 'void',
             outColumns,
         };
+        allFunctions.push(fn);
+        // Not callable through /rpc, but possibly a computed relationship (below).
+        if (!callableThroughApi(args, f.arg_names !== null)) continue;
         const k = relKey(fn.schema, fn.name);
         const list = functions.get(k) ?? [];
         list.push(fn);
         functions.set(k, list);
     }
+    for (const list of functions.values()) list.sort(compareOverloads);
 
     // Computed relationships: fn(origin row) returns [setof] target row type.
     const byRowType = new Map<number, Relation>();
     for (const rel of byOid.values()) byRowType.set(rel.rowType, rel);
-    for (const list of functions.values()) {
-        for (const fn of list) {
-            if (fn.args.length !== 1 || !fn.returnRelation) continue;
-            const origin = byRowType.get(fn.args[0]!.typeOid);
-            if (!origin) continue;
-            add({
-                table: origin,
-                foreignTable: fn.returnRelation,
-                cardinality: fn.returnsSet ? 'o2m' : 'm2o',
-                constraint: fn.name,
-                columns: [],
-                computed: fn,
-                selfReference: origin === fn.returnRelation,
-            });
-        }
+    for (const fn of allFunctions) {
+        if (fn.args.length !== 1 || !fn.returnRelation) continue;
+        const origin = byRowType.get(fn.args[0]!.typeOid);
+        if (!origin) continue;
+        add({
+            table: origin,
+            foreignTable: fn.returnRelation,
+            // One row (not set-returning, or `rows 1`) is a to-one relationship.
+            cardinality: fn.returnsSet && fn.rows !== 1 ? 'o2m' : 'm2o',
+            constraint: fn.name,
+            columns: [],
+            computed: fn,
+            selfReference: origin === fn.returnRelation,
+        });
     }
 
     const settings: RoleSettings = { pgrst: new Map(), perRole: new Map() };
@@ -443,6 +474,45 @@ export async function loadSchemaCache(client: pg.ClientBase, schemas: string[]):
     }
 
     return { relations, relationsByOid: byOid, relationships, functions, settings, timezones: new Set(tz.rows.map((r) => r.name)), loadedAt: Date.now() };
+}
+
+/** Types a single unnamed parameter may have: a raw request body can carry them. */
+const RAW_BODY_TYPES = new Set([17 /* bytea */, 114 /* json */, 3802 /* jsonb */, 25 /* text */, 142 /* xml */]);
+
+/**
+ * Whether PostgREST's schema cache keeps a function: every parameter named, or a single
+ * unnamed one of a type a raw body can carry. (Postgres names unnamed parameters '' when
+ * any other parameter has a name; only then are they all unnamed.)
+ */
+function callableThroughApi(args: FunctionArg[], anyNamed: boolean): boolean {
+    if (args.length === 0 || anyNamed) return true;
+    return args.length === 1 && RAW_BODY_TYPES.has(args[0]!.typeOid);
+}
+
+const compareText = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
+
+/**
+ * The order PostgREST keeps overloads in (and lists them in PGRST203): fewer parameters
+ * first, then by description (none first), then parameter by parameter — name, type,
+ * required before optional, variadic last.
+ */
+export function compareOverloads(a: PgFunction, b: PgFunction): number {
+    if (a.args.length !== b.args.length) return a.args.length - b.args.length;
+    if (a.description !== b.description) {
+        if (a.description === null) return -1;
+        if (b.description === null) return 1;
+        return compareText(a.description, b.description);
+    }
+    for (let i = 0; i < a.args.length; i++) {
+        const x = a.args[i]!;
+        const y = b.args[i]!;
+        const byName = compareText(x.name, y.name) || compareText(x.type, y.type);
+        if (byName) return byName;
+        // ppReq: False < True, so optional parameters sort before required ones.
+        if (x.hasDefault !== y.hasDefault) return x.hasDefault ? -1 : 1;
+        if (x.variadic !== y.variadic) return x.variadic ? 1 : -1;
+    }
+    return a.oid - b.oid;
 }
 
 interface TargetEntry {

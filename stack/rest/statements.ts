@@ -16,6 +16,7 @@ import {
     type ReadNode,
     type RootSource,
 } from './read-plan.js';
+import { takesWholeBody } from './call-plan.js';
 import type { PgFunction, Relation } from './schema-cache.js';
 import { ident, literal, Params } from './sql.js';
 
@@ -26,6 +27,10 @@ export interface Statement {
     explainCountSql?: string;
     explainCountParams?: unknown[];
     singleScalar?: boolean;
+    /** Prepared-statement name of `sql`, set when first run (cached statements keep it). */
+    name?: string;
+    /** The statement returns a sixth column, `inserted`: rows an upsert inserted rather than updated. */
+    countsInserted?: boolean;
 }
 
 const RESPONSE_GUCS = `nullif(current_setting('response.headers', true), '') AS response_headers, nullif(current_setting('response.status', true), '') AS response_status`;
@@ -33,7 +38,8 @@ const RESPONSE_GUCS = `nullif(current_setting('response.headers', true), '') AS 
 export function bodyExpression(media: MediaType, kind: 'rows' | 'scalar' | 'single-scalar' | 'single-row'): string {
     if (kind === 'scalar' || kind === 'single-scalar') {
         if (media.kind === 'text' || media.kind === 'xml') return `coalesce(string_agg(_postgrest_t.pgrst_scalar::text, ''), '')`;
-        if (media.kind === 'octet') return `coalesce(string_agg(encode(_postgrest_t.pgrst_scalar::bytea, 'escape'), ''), '')`;
+        // Bytes leave Postgres as hex (the body is text) and are decoded before they are sent.
+        if (media.kind === 'octet') return `coalesce(string_agg(encode(_postgrest_t.pgrst_scalar::bytea, 'hex'), ''), '')`;
         if (kind === 'single-scalar' && media.kind !== 'object') return `coalesce((json_agg(_postgrest_t.pgrst_scalar)->0)::text, 'null')`;
         if (media.kind === 'object') return `coalesce((json_agg(_postgrest_t.pgrst_scalar)->0)::text, 'null')`;
         return `coalesce(json_agg(_postgrest_t.pgrst_scalar), '[]')::text`;
@@ -61,6 +67,18 @@ export function bodyExpression(media: MediaType, kind: 'rows' | 'scalar' | 'sing
 
 function wrap(source: string, total: string, body: string, inner = 'SELECT * FROM pgrst_source'): string {
     return `WITH pgrst_source AS ( ${source} ) SELECT ${total} AS total_result_set, pg_catalog.count(_postgrest_t) AS page_total, ${body} AS body, ${RESPONSE_GUCS} FROM ( ${inner} ) _postgrest_t`;
+}
+
+/**
+ * `wrap` for an upsert that also answers how many rows it inserted (a sixth column,
+ * `inserted`): the mutation's rows carry `pgrst_inserted`, the source drops it.
+ */
+function wrapCountingInserts(mutation: string, sourceColumns: string, total: string, body: string, inner: string): string {
+    return (
+        `WITH pgrst_mutation AS ( ${mutation} ), pgrst_source AS ( SELECT ${sourceColumns} FROM pgrst_mutation ) ` +
+        `SELECT ${total} AS total_result_set, pg_catalog.count(_postgrest_t) AS page_total, ${body} AS body, ${RESPONSE_GUCS}, ` +
+        `(SELECT pg_catalog.count(*) FROM pgrst_mutation WHERE pgrst_inserted) AS inserted FROM ( ${inner} ) _postgrest_t`
+    );
 }
 
 /** Applies filters/logic/order/limit/offset of the query string to the tree. */
@@ -174,7 +192,7 @@ export function insertStatement(ctx: PlanContext, input: MutationInput, rows: Js
         values = columns
             .map((c) => {
                 const col = rel.columnsByName.get(c)!;
-                const dflt = col.default ?? 'NULL';
+                const dflt = col.insertDefault ?? 'NULL';
                 return `CASE WHEN pgrst_el.j ? ${literal(c)} THEN pgrst_body.${ident(c)} ELSE ${dflt} END`;
             })
             .join(', ');
@@ -184,9 +202,11 @@ export function insertStatement(ctx: PlanContext, input: MutationInput, rows: Js
     }
     let sql = `INSERT INTO ${table}${columns.length ? `(${columns.map(ident).join(', ')})` : ''} ${values}`;
     const resolution = put ? 'merge-duplicates' : prefs.resolution;
+    let countInserted = false;
     if (resolution) {
         const conflict = q.onConflict ?? rel.pk;
         if (conflict.length) {
+            countInserted = resolution === 'merge-duplicates';
             ensureColumns(rel, conflict);
             if (resolution === 'ignore-duplicates') {
                 sql += ` ON CONFLICT(${conflict.map(ident).join(', ')}) DO NOTHING`;
@@ -200,7 +220,9 @@ export function insertStatement(ctx: PlanContext, input: MutationInput, rows: Js
     } else if (q.onConflict) {
         ensureColumns(rel, q.onConflict);
     }
-    sql += ' ' + returningClause(rel, representation);
+    // A merging upsert answers 200 instead of 201 when it inserted nothing: a row it
+    // inserted (rather than updated) has no xmax yet.
+    sql += ' ' + returningClause(rel, representation) + (countInserted ? `, (${table}.xmax = 0) AS pgrst_inserted` : '');
     const out = outputSelect(ctx, rel, q, prefs.return === 'representation', params);
     let bodyExpr = prefs.return === 'representation' ? bodyExpression(media, 'rows') : `''`;
     if (prefs.return === 'headers-only' && rel.pk.length) {
@@ -209,7 +231,9 @@ export function insertStatement(ctx: PlanContext, input: MutationInput, rows: Js
         bodyExpr = `coalesce((json_agg(_postgrest_t)->0)::text, 'null')`;
     }
     const total = prefs.count ? `(SELECT pg_catalog.count(*) FROM pgrst_source)` : `null::bigint`;
-    return { sql: wrap(sql, total, bodyExpr, out.inner), params: params.values };
+    if (!countInserted) return { sql: wrap(sql, total, bodyExpr, out.inner), params: params.values };
+    const sourceColumns = representation ? rel.columns.map((c) => ident(c.name)).join(', ') : '1';
+    return { sql: wrapCountingInserts(sql, sourceColumns, total, bodyExpr, out.inner), params: params.values, countsInserted: true };
 }
 
 /**
@@ -275,12 +299,12 @@ export function deleteStatement(ctx: PlanContext, input: MutationInput): Stateme
 
 export interface RpcCall {
     fn: PgFunction;
-    /** JSON object of named arguments, or the whole body for a single unnamed parameter. */
-    args: Record<string, unknown> | undefined;
-    rawBody?: unknown;
-    /** The JSON text of the body, passed as is so numbers keep their precision. */
-    rawJson?: string;
-    singleUnnamed: boolean;
+    /** Names of the arguments given: the parameters with these names are passed by name. */
+    keys: ReadonlySet<string>;
+    /** JSON text of the named arguments: an object, or an array whose first object counts. */
+    argsJson: string;
+    /** The whole body, for a function with a single unnamed parameter (PostgREST's OnePosParam). */
+    wholeBody: string | Buffer;
 }
 
 export function rpcStatement(
@@ -297,15 +321,18 @@ export function rpcStatement(
     const fnName = `${ident(fn.schema)}.${ident(fn.name)}`;
     let argsSql = '';
     let fromArgs = '';
-    if (call.singleUnnamed) {
-        const arg = fn.args[0]!;
-        argsSql = `${params.add(typeof call.rawBody === 'string' ? call.rawBody : (call.rawJson ?? JSON.stringify(call.rawBody ?? {})))}::${arg.type}`;
+    if (takesWholeBody(fn)) {
+        // Bytes travel as a binary parameter; everything else as text cast to the parameter's type.
+        argsSql = `${params.add(call.wholeBody)}::${fn.args[0]!.type}`;
     } else {
-        const provided = fn.args.filter((a) => call.args && Object.prototype.hasOwnProperty.call(call.args, a.name));
+        const provided = fn.args.filter((a) => call.keys.has(a.name));
         if (provided.length) {
-            const obj: Record<string, unknown> = {};
-            for (const a of provided) obj[a.name] = call.args![a.name];
-            fromArgs = `json_to_record(${params.add(call.rawJson ?? JSON.stringify(obj))}::json) AS pgrst_args(${provided.map((a) => `${ident(a.name)} ${a.type}`).join(', ')})`;
+            const b = params.add(call.argsJson);
+            const columns = provided.map((a) => `${ident(a.name)} ${a.type}`).join(', ');
+            // An array of argument objects: the first one is the call (as PostgREST's LIMIT 1).
+            fromArgs = call.argsJson.trimStart().startsWith('[')
+                ? `(SELECT * FROM json_to_recordset(${b}::json) AS pgrst_args(${columns}) LIMIT 1) AS pgrst_args`
+                : `json_to_record(${b}::json) AS pgrst_args(${columns})`;
             argsSql = provided.map((a) => `${a.variadic ? 'VARIADIC ' : ''}${ident(a.name)} := pgrst_args.${ident(a.name)}`).join(', ');
         }
     }

@@ -151,6 +151,76 @@ describe('EXPLAIN (pgrst.db_plan_enabled)', () => {
         expect(res.headers.get('content-type')).toBe('application/vnd.pgrst.plan+json; for="application/json"; charset=utf-8');
     });
 
+    it('verbose carries the output columns and the Query Identifier (JSON)', async () => {
+        const { data, error } = await rest.anonClient().from('customers').select('id').explain({ format: 'json', verbose: true });
+        expect(error).toBeNull();
+        const plan = (data as unknown as Array<Record<string, unknown>>)[0]!;
+        expect(typeof plan['Query Identifier']).toBe('number');
+        expect(plan['Query Identifier']).not.toBe(0);
+        expect((plan.Plan as Record<string, unknown>).Output).toBeDefined();
+    });
+
+    it('verbose carries the Query Identifier (text), and only verbose does', async () => {
+        const verbose = await rest.anonClient().from('customers').select('id').explain({ verbose: true });
+        expect(verbose.error).toBeNull();
+        expect(verbose.data as unknown as string).toMatch(/^Query Identifier: -?\d+$/m);
+        const plain = await rest.anonClient().from('customers').select('id').explain();
+        expect(plain.data as unknown as string).not.toMatch(/Query Identifier/);
+    });
+
+    it('analyze, buffers, settings and wal options are all passed to EXPLAIN', async () => {
+        const { data, error } = await rest
+            .anonClient()
+            .from('customers')
+            .select('id')
+            .explain({ format: 'json', analyze: true, buffers: true, settings: true, wal: true });
+        expect(error).toBeNull();
+        const plan = (data as unknown as Array<Record<string, unknown>>)[0]!;
+        const root = plan.Plan as Record<string, unknown>;
+        expect(root['Actual Rows']).toBeDefined();
+        expect(root['Shared Hit Blocks']).toBeDefined();
+        expect(root['WAL Records']).toBeDefined();
+        expect(plan.Settings).toEqual(expect.objectContaining({ search_path: '"public", "extensions"' }));
+    });
+
+    it('application/vnd.pgrst.plan without a suffix is the text plan', async () => {
+        const res = await rest.raw('/customers?select=id', { headers: { Accept: 'application/vnd.pgrst.plan' } });
+        expect(res.status).toBe(200);
+        expect(res.headers.get('content-type')).toBe('application/vnd.pgrst.plan+text; for="application/json"; charset=utf-8');
+        expect(await res.text()).toMatch(/^Aggregate/);
+    });
+
+    it('the plan is the one of the media type named in for=', async () => {
+        const res = await rest.raw('/customers?select=id,name', { headers: { Accept: 'application/vnd.pgrst.plan+text; for="text/csv"; options=verbose' } });
+        expect(res.status).toBe(200);
+        expect(res.headers.get('content-type')).toBe('application/vnd.pgrst.plan+text; for="text/csv"; charset=utf-8');
+        // The CSV body is built with string_agg; the JSON one with json_agg.
+        const plan = await res.text();
+        expect(plan).toMatch(/string_agg/);
+        expect(plan).not.toMatch(/json_agg/);
+    });
+
+    it('explain analyze of a write runs it and keeps it, unless Prefer: tx=rollback', async () => {
+        const kept = await rest.anonClient().from('tags').insert({ id: 300, label: 'explained' }).explain({ analyze: true });
+        expect(kept.error).toBeNull();
+        expect(kept.data as unknown as string).toMatch(/Insert on tags/);
+        expect(await rest.sql('select label from public.tags where id = 300')).toEqual([{ label: 'explained' }]);
+        const res = await rest.raw('/tags', {
+            method: 'POST',
+            headers: { 'Content-Type': 'application/json', Accept: 'application/vnd.pgrst.plan+text; options=analyze', Prefer: 'tx=rollback' },
+            body: JSON.stringify({ id: 301, label: 'rolled back' }),
+        });
+        expect(res.status).toBe(200);
+        expect(await res.text()).toMatch(/Insert on tags/);
+        expect(await rest.sql('select label from public.tags where id = 301')).toEqual([]);
+    });
+
+    it('explain without analyze does not run the write', async () => {
+        const { error } = await rest.anonClient().from('tags').insert({ id: 302, label: 'planned only' }).explain();
+        expect(error).toBeNull();
+        expect(await rest.sql('select label from public.tags where id = 302')).toEqual([]);
+    });
+
     it('explain with analyze runs the query', async () => {
         const { data, error } = await rest.anonClient().from('customers').select('id').explain({ analyze: true });
         expect(error).toBeNull();

@@ -196,6 +196,74 @@ describe('cardinalities', () => {
     });
 });
 
+describe('computed relationships', () => {
+    it('a set-returning function marked rows 1 embeds one object (or null), not an array', async () => {
+        const { data, error } = await rest.anonClient().from('customers').select('id,latest_order(id,status)').in('id', [1, 4]).order('id');
+        expect(error).toBeNull();
+        expect(data).toEqual([
+            { id: 1, latest_order: { id: 2, status: 'shipped' } },
+            { id: 4, latest_order: null },
+        ]);
+    });
+
+    it('a recursive to-one computed relationship gives the parent, a to-many one the children', async () => {
+        const { data, error } = await rest
+            .anonClient()
+            .from('employees')
+            .select('name,manager(name),reports(name)')
+            .in('id', [1, 2])
+            .order('id')
+            .order('name', { referencedTable: 'reports' });
+        expect(error).toBeNull();
+        expect(data).toEqual([
+            { name: 'Ana', manager: null, reports: [{ name: 'Ben' }, { name: 'Cid' }] },
+            { name: 'Ben', manager: { name: 'Ana' }, reports: [{ name: 'Dee' }] },
+        ]);
+    });
+
+    it('a to-one computed relationship can be filtered with !inner and spread', async () => {
+        const { data, error } = await rest.anonClient().from('employees').select('name,...manager!inner(boss:name)').order('id');
+        expect(error).toBeNull();
+        expect(data).toEqual([
+            { name: 'Ben', boss: 'Ana' },
+            { name: 'Cid', boss: 'Ana' },
+            { name: 'Dee', boss: 'Ben' },
+        ]);
+    });
+});
+
+describe('embedding by foreign key column', () => {
+    it('the foreign key column names the many-to-one embed, under its own name', async () => {
+        const { data, error } = await rest.anonClient().from('orders').select('id,customer_id(name)').order('id').limit(2);
+        expect(error).toBeNull();
+        expect(data).toEqual([
+            { id: 1, customer_id: { name: 'Alice' } },
+            { id: 2, customer_id: { name: 'Alice' } },
+        ]);
+    });
+
+    it('aliased, the column value and the embed come side by side', async () => {
+        const { data, error } = await rest.anonClient().from('orders').select('id,customer_id,customer:customer_id(id,name)').eq('id', 3);
+        expect(error).toBeNull();
+        expect(data).toEqual([{ id: 3, customer_id: 2, customer: { id: 2, name: 'Bob' } }]);
+    });
+
+    it('the column of a self-reference embeds the parent row', async () => {
+        const { data, error } = await rest.anonClient().from('employees').select('name,boss:manager_id(name)').in('id', [1, 4]).order('id');
+        expect(error).toBeNull();
+        expect(data).toEqual([
+            { name: 'Ana', boss: null },
+            { name: 'Dee', boss: { name: 'Ben' } },
+        ]);
+    });
+
+    it('one of two foreign keys to the same table, by its column', async () => {
+        const { data, error } = await rest.anonClient().from('orders').select('id,billing_address_id(city),shipping_address_id(city)').eq('id', 1);
+        expect(error).toBeNull();
+        expect(data).toEqual([{ id: 1, billing_address_id: { city: 'Lisbon' }, shipping_address_id: { city: 'Porto' } }]);
+    });
+});
+
 describe('disambiguation', () => {
     it('two foreign keys to the same table are ambiguous: 300 PGRST201', async () => {
         const { data, error, status } = await rest.anonClient().from('orders').select('id,addresses(city)');
@@ -246,6 +314,28 @@ describe('disambiguation', () => {
         const { data, error } = await rest.anonClient().from('orders').select('id,addresses!shipping_address_id(city)').eq('id', 1);
         expect(error).toBeNull();
         expect(data).toEqual([{ id: 1, addresses: { city: 'Porto' } }]);
+    });
+
+    it('a self-reference with its constraint name as hint embeds the children', async () => {
+        const { data, error } = await rest
+            .anonClient()
+            .from('employees')
+            .select('name,team:employees!employees_manager_id_fkey(name)')
+            .eq('id', 1)
+            .order('name', { referencedTable: 'team' });
+        expect(error).toBeNull();
+        expect(data).toEqual([{ name: 'Ana', team: [{ name: 'Ben' }, { name: 'Cid' }] }]);
+    });
+
+    it('a hint that matches nothing on a self-reference: 400 PGRST200, no suggestion of the table itself', async () => {
+        const { error, status } = await rest.anonClient().from('employees').select('name,employees!employees_boss_fkey(name)');
+        expect(status).toBe(400);
+        expect(error).toEqual({
+            code: 'PGRST200',
+            message: "Could not find a relationship between 'employees' and 'employees' in the schema cache",
+            details: "Searched for a foreign key relationship between 'employees' and 'employees' using the hint 'employees_boss_fkey' in the schema 'public', but no matches were found.",
+            hint: null,
+        });
     });
 
     it('hints disambiguate the one-to-many direction too', async () => {

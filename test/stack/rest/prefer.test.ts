@@ -106,7 +106,8 @@ describe('Preference-Applied', () => {
 
     it('echoes resolution=merge-duplicates on upsert', async () => {
         const res = await post('/tags', { id: 1, label: 'red' }, 'resolution=merge-duplicates');
-        expect(res.status).toBe(201);
+        // The row existed: updated, not inserted, so 200 (PostgREST v12+).
+        expect(res.status).toBe(200);
         expect(applied(res)).toContain('resolution=merge-duplicates');
     });
 

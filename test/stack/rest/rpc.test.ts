@@ -157,16 +157,17 @@ describe('overloads and unnamed parameters', () => {
         expect((await rest.anonClient().rpc('describe', { a: 4 }, { get: true })).data).toBe('one argument: 4');
     });
 
-    it('overloads with the same argument names: 300 PGRST203', async () => {
+    it('overloads with the same argument names: 300 PGRST203, candidates in PostgREST\'s order', async () => {
+        // PostgREST orders overloads by their number of parameters, then by the parameters
+        // themselves (name, then type name): integer before text.
         const { error, status } = await rest.anonClient().rpc('pick', { x: 1 });
         expect(status).toBe(300);
-        expect(error!.code).toBe('PGRST203');
-        expect([
-            'Could not choose the best candidate function between: public.pick(x => integer), public.pick(x => text)',
-            'Could not choose the best candidate function between: public.pick(x => text), public.pick(x => integer)',
-        ]).toContain(error!.message);
-        expect(error!.details).toBeNull();
-        expect(error!.hint).toBe('Try renaming the parameters or the function itself in the database so function overloading can be resolved');
+        expect(error).toEqual({
+            code: 'PGRST203',
+            message: 'Could not choose the best candidate function between: public.pick(x => integer), public.pick(x => text)',
+            details: null,
+            hint: 'Try renaming the parameters or the function itself in the database so function overloading can be resolved',
+        });
     });
 
     it('a single unnamed json parameter receives the whole body', async () => {
@@ -185,6 +186,127 @@ describe('overloads and unnamed parameters', () => {
         const res = await rest.raw('/rpc/shout', { method: 'POST', headers: { 'Content-Type': 'text/plain' }, body: 'hello there' });
         expect(res.status).toBe(200);
         expect(await res.json()).toBe('HELLO THERE');
+    });
+});
+
+describe('single unnamed parameters (PostgREST\'s overload resolution)', () => {
+    const post = (fn: string, contentType: string, body: string | Buffer, accept?: string) =>
+        rest.raw(`/rpc/${fn}`, { method: 'POST', headers: { 'Content-Type': contentType, ...(accept ? { Accept: accept } : {}) }, body });
+
+    it('an application/octet-stream body is the single unnamed bytea parameter', async () => {
+        const bytes = Buffer.from([0, 1, 2, 0xfe, 0xff, 0x80, 0x0a]);
+        const res = await post('unnamed_bytea', 'application/octet-stream', bytes, 'application/octet-stream');
+        expect(res.status).toBe(200);
+        expect(res.headers.get('content-type')).toBe('application/octet-stream');
+        expect(Buffer.from(await res.arrayBuffer())).toEqual(bytes);
+    });
+
+    it('a text/xml body is the single unnamed xml parameter', async () => {
+        const res = await post('unnamed_xml', 'text/xml', '<order id="7"><line>tea</line></order>', 'text/xml');
+        expect(res.status).toBe(200);
+        expect(res.headers.get('content-type')).toBe('text/xml; charset=utf-8');
+        expect(await res.text()).toBe('<order id="7"><line>tea</line></order>');
+    });
+
+    it('a text/plain body is the single unnamed text parameter, answered as text/plain when asked', async () => {
+        const res = await post('shout', 'text/plain', 'plain words', 'text/plain');
+        expect(res.status).toBe(200);
+        expect(res.headers.get('content-type')).toBe('text/plain; charset=utf-8');
+        expect(await res.text()).toBe('PLAIN WORDS');
+    });
+
+    it('a JSON array body is the whole argument of a single unnamed json parameter', async () => {
+        const { data, error } = await rest.anonClient().rpc('echo_json', [{ a: 1 }, { a: 2 }] as unknown as Record<string, unknown>);
+        expect(error).toBeNull();
+        expect(data).toEqual([{ a: 1 }, { a: 2 }]);
+    });
+
+    it('an unnamed parameter is the argument named "": the whole body is its value', async () => {
+        // {"": …} names the unnamed parameter, so a text one matches too (not only
+        // json/jsonb), and it receives the body as sent.
+        const { data, error, status } = await rest.anonClient().rpc('shout', { '': 'hi' });
+        expect(error).toBeNull();
+        expect(status).toBe(200);
+        expect(data).toBe('{"":"HI"}');
+    });
+
+    it('no parameters and one unnamed parameter overload cleanly', async () => {
+        const none = await rest.anonClient().rpc('overloaded_unnamed');
+        expect(none.error).toBeNull();
+        expect(none.data).toBe('no arguments');
+        const viaGet = await rest.anonClient().rpc('overloaded_unnamed', {}, { get: true });
+        expect(viaGet.data).toBe('no arguments');
+        const named = await rest.anonClient().rpc('overloaded_unnamed', { '': 'x' });
+        expect(named.error).toBeNull();
+        expect(named.data).toBe('text: {"":"x"}');
+        const raw = await post('overloaded_unnamed', 'text/plain', 'x');
+        expect(raw.status).toBe(200);
+        expect(await raw.json()).toBe('text: x');
+    });
+
+    it('an empty body matching no-parameter and defaulted overloads: 300 PGRST203, fewest parameters first', async () => {
+        const { error, status } = await rest.anonClient().rpc('overloaded_default');
+        expect(status).toBe(300);
+        expect(error).toEqual({
+            code: 'PGRST203',
+            message: 'Could not choose the best candidate function between: public.overloaded_default(), public.overloaded_default( => text)',
+            details: null,
+            hint: 'Try renaming the parameters or the function itself in the database so function overloading can be resolved',
+        });
+        const named = await rest.anonClient().rpc('overloaded_default', { '': 'x' });
+        expect(named.error).toBeNull();
+        expect(named.data).toBe(2);
+    });
+
+    it('overloads with as many parameters are listed by parameter type', async () => {
+        const all = await rest.anonClient().rpc('overloaded_default_multi');
+        expect(all.status).toBe(300);
+        expect(all.error!.message).toBe(
+            'Could not choose the best candidate function between: public.overloaded_default_multi(), public.overloaded_default_multi( => jsonb), public.overloaded_default_multi( => text)',
+        );
+        const two = await rest.anonClient().rpc('overloaded_default_multi', { '': 'x' });
+        expect(two.status).toBe(300);
+        expect(two.error!.message).toBe(
+            'Could not choose the best candidate function between: public.overloaded_default_multi( => jsonb), public.overloaded_default_multi( => text)',
+        );
+    });
+
+    it('a function whose single unnamed parameter is not json, jsonb, text, xml or bytea is not callable: 404 PGRST202', async () => {
+        const { error, status } = await rest.anonClient().rpc('unnamed_integer', { '': 1 });
+        expect(status).toBe(404);
+        expect(error!.code).toBe('PGRST202');
+        expect(error!.message).toBe('Could not find the function public.unnamed_integer() in the schema cache');
+    });
+
+    it('a raw body no function takes: 404 PGRST202 naming the type, without a hint', async () => {
+        const res = await post('add_numbers', 'text/plain', '1 2');
+        expect(res.status).toBe(404);
+        expect(await res.json()).toEqual({
+            code: 'PGRST202',
+            message: 'Could not find the function public.add_numbers(text) in the schema cache',
+            details: 'Searched for the function public.add_numbers with a single unnamed text parameter, but no matches were found in the schema cache.',
+            hint: null,
+        });
+        const bytes = await post('shout', 'application/octet-stream', Buffer.from('x'));
+        expect(bytes.status).toBe(404);
+        expect(await bytes.json()).toEqual({
+            code: 'PGRST202',
+            message: 'Could not find the function public.shout(bytea) in the schema cache',
+            details: 'Searched for the function public.shout with a single unnamed bytea parameter, but no matches were found in the schema cache.',
+            hint: null,
+        });
+    });
+
+    it('the hint for other arguments lists the parameters as the function declares them', async () => {
+        const { error, status } = await rest.anonClient().rpc('ranked', { zeta: 1 });
+        expect(status).toBe(404);
+        expect(error).toEqual({
+            code: 'PGRST202',
+            message: 'Could not find the function public.ranked(zeta) in the schema cache',
+            details: 'Searched for the function public.ranked with parameter zeta or with a single unnamed json/jsonb parameter, but no matches were found in the schema cache.',
+            hint: 'Perhaps you meant to call the function public.ranked(zeta, alpha)',
+        });
+        expect((await rest.anonClient().rpc('ranked', { alpha: 2, zeta: 1 })).data).toBe(12);
     });
 });
 

@@ -80,6 +80,39 @@ describe('insert', () => {
         ]);
     });
 
+    it('bulk insert with columns and missing=default: identity, column and domain defaults fill absent keys', async () => {
+        const ok = await rest.raw('/tickets?columns=id,title,status,priority&select=id,title,status,priority', {
+            method: 'POST',
+            headers: { 'Content-Type': 'application/json', Prefer: 'missing=default, return=representation' },
+            body: JSON.stringify([
+                { id: 1, title: 'explicit', status: 'closed', priority: 1 },
+                { title: 'all defaults' },
+                { title: 'some defaults', priority: 5 },
+            ]),
+        });
+        expect(ok.status).toBe(201);
+        expect(ok.headers.get('preference-applied')).toBe('missing=default, return=representation');
+        expect(await ok.json()).toEqual([
+            { id: 1, title: 'explicit', status: 'closed', priority: 1 },
+            { id: 500, title: 'all defaults', status: 'open', priority: 3 },
+            { id: 501, title: 'some defaults', status: 'open', priority: 5 },
+        ]);
+    });
+
+    it('supabase-js bulk insert with defaultToNull: false takes the identity default for a missing id', async () => {
+        const { data, error, status } = await rest
+            .anonClient()
+            .from('tickets')
+            .insert([{ id: 10, title: 'first', priority: 2 }, { title: 'second' }], { defaultToNull: false })
+            .select('id,title,status,priority');
+        expect(error).toBeNull();
+        expect(status).toBe(201);
+        expect(data).toEqual([
+            { id: 10, title: 'first', status: 'open', priority: 2 },
+            { id: 502, title: 'second', status: 'open', priority: 3 },
+        ]);
+    });
+
     it('columns= restricts the keys read from the body', async () => {
         const res = await rest.raw('/customers?columns=id,name&select=id,name,nickname', {
             method: 'POST',
@@ -286,16 +319,17 @@ describe('insert errors', () => {
 });
 
 describe('upsert', () => {
-    it('merge-duplicates updates the conflicting row: 201', async () => {
+    it('merge-duplicates that only updates answers 200 OK', async () => {
+        // PostgREST (v12+): 201 Created only when the upsert inserted a row.
         const { data, error, status } = await rest.anonClient().from('addresses').upsert({ id: 3, city: 'Munich', country: 'DE' }).select();
         expect(error).toBeNull();
-        expect(status).toBe(201);
+        expect(status).toBe(200);
         expect(data).toEqual([{ id: 3, city: 'Munich', country: 'DE' }]);
         expect(await rest.sql('select city from public.addresses where id = 3')).toEqual([{ city: 'Munich' }]);
     });
 
-    it('merge-duplicates inserts rows without a conflict', async () => {
-        const { data, error } = await rest
+    it('merge-duplicates inserts rows without a conflict: 201 when at least one row is new', async () => {
+        const { data, error, status } = await rest
             .anonClient()
             .from('addresses')
             .upsert([
@@ -305,10 +339,33 @@ describe('upsert', () => {
             .select()
             .order('id');
         expect(error).toBeNull();
+        expect(status).toBe(201);
         expect(data).toEqual([
             { id: 2, city: 'Porto', country: 'PT' },
             { id: 50, city: 'Coimbra', country: 'PT' },
         ]);
+    });
+
+    it('merge-duplicates without a body answers 200 when nothing was inserted, with return=minimal too', async () => {
+        const res = await rest.raw('/addresses', {
+            method: 'POST',
+            headers: { 'Content-Type': 'application/json', Prefer: 'resolution=merge-duplicates' },
+            body: JSON.stringify({ id: 2, city: 'Porto', country: 'PT' }),
+        });
+        expect(res.status).toBe(200);
+        expect(res.headers.get('preference-applied')).toBe('resolution=merge-duplicates');
+        expect(await res.text()).toBe('');
+    });
+
+    it('ignore-duplicates answers 201 even when every row already existed', async () => {
+        const { data, error, status } = await rest
+            .anonClient()
+            .from('addresses')
+            .upsert({ id: 1, city: 'Changed', country: 'PT' }, { ignoreDuplicates: true })
+            .select();
+        expect(error).toBeNull();
+        expect(status).toBe(201);
+        expect(data).toEqual([]);
     });
 
     it('ignore-duplicates keeps the existing row and returns only inserted ones', async () => {
@@ -376,13 +433,16 @@ describe('PUT (single-row upsert)', () => {
             body: JSON.stringify(body),
         });
 
-    it('inserts then replaces the row named by its primary key', async () => {
+    it('inserts then replaces the row named by its primary key: 201 when inserted, 200 when replaced', async () => {
         const first = await put('/addresses?id=eq.60', { id: 60, city: 'Braga', country: 'PT' }, 'return=representation');
-        expect(first.status).toBe(200);
+        expect(first.status).toBe(201);
         expect(await first.json()).toEqual([{ id: 60, city: 'Braga', country: 'PT' }]);
-        const second = await put('/addresses?id=eq.60', { id: 60, city: 'Guimaraes', country: 'PT' });
-        expect(second.status).toBe(204);
-        expect(await rest.sql('select city from public.addresses where id = 60')).toEqual([{ city: 'Guimaraes' }]);
+        const second = await put('/addresses?id=eq.60', { id: 60, city: 'Guimaraes', country: 'PT' }, 'return=representation');
+        expect(second.status).toBe(200);
+        expect(await second.json()).toEqual([{ id: 60, city: 'Guimaraes', country: 'PT' }]);
+        const third = await put('/addresses?id=eq.60', { id: 60, city: 'Viana', country: 'PT' });
+        expect(third.status).toBe(204);
+        expect(await rest.sql('select city from public.addresses where id = 60')).toEqual([{ city: 'Viana' }]);
     });
 
     it('a body key that contradicts the URL: 400 PGRST115', async () => {
