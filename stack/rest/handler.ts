@@ -126,7 +126,7 @@ async function handle(deps: HandlerDeps, request: Request): Promise<Response> {
         if (method !== 'GET' && method !== 'HEAD') throw unsupportedMethod(method);
         negotiate(request.headers.get('accept'), 'root');
         // Only what the request's role holds privileges on, asked as that role.
-        const respond = async (_client: pg.PoolClient, result: StatementResult): Promise<Outcome> => ({
+        const respond = async (result: StatementResult): Promise<Outcome> => ({
             status: 200,
             headers: new Headers({ 'Content-Type': 'application/openapi+json; charset=utf-8' }),
             body: JSON.stringify(openApiDocument(cache, schema, url, accessibleFrom(result.body))),

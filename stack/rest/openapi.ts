@@ -9,7 +9,8 @@ import type { Statement } from './statements.js';
 /** Relation and function oids of `schema` the current role may use (PostgREST's accessibleTables / accessibleFuncs). */
 export function accessibleObjectsStatement(schema: string): Statement {
     return {
-        sql: `select null as total_result_set, '0' as page_total, null as response_headers, null as response_status,
+        // Columns in the order every statement returns them (total, page total, body, headers, status).
+        sql: `select null as total_result_set, '0' as page_total,
                 json_build_object(
                     'relations', coalesce((
                         select json_agg(c.oid::int8)
@@ -22,7 +23,8 @@ export function accessibleObjectsStatement(schema: string): Statement {
                         select json_agg(p.oid::int8)
                         from pg_catalog.pg_proc p join pg_catalog.pg_namespace n on n.oid = p.pronamespace
                         where n.nspname = $1 and pg_catalog.has_function_privilege(p.oid, 'EXECUTE')), '[]')
-                )::text as body`,
+                )::text as body,
+                null as response_headers, null as response_status`,
         params: [schema],
     };
 }
