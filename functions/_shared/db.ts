@@ -8,9 +8,11 @@ export type Db = pg.Pool;
 
 export function createDb(url: string, max = 4): Db {
     const pool = new pg.Pool({ connectionString: url, max, idleTimeoutMillis: 10_000 });
-    // An idle connection that Postgres closes must not take the worker down; the pool
-    // replaces it and the query in flight, if any, rejects on its own.
+    // A connection that Postgres closes must not take the worker down: idle ones are
+    // reported on the pool, lent ones on the client (pg-pool drops its listener while a
+    // client is lent). The pool replaces them; the query in flight, if any, rejects.
     pool.on('error', () => {});
+    pool.on('connect', (client) => client.on('error', () => {}));
     return pool;
 }
 

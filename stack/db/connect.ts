@@ -1,7 +1,10 @@
 // The only place that makes pg pools and clients. Each one gets an 'error' listener:
 // an idle connection that Postgres terminates (57P01 on shutdown, restart, `drop
 // database … with (force)`) emits 'error' on its pool or client, and an emitter
-// without a listener takes the whole process down. The query in flight, if any,
+// without a listener takes the whole process down. The same holds for a client checked
+// out of a pool: pg-pool removes its own listener while the client is lent, and a socket
+// reset (ECONNRESET when Postgres is killed) then emits 'error' on the client — so every
+// pooled client gets a (silent) listener of its own when it connects. The query in flight, if any,
 // still rejects with the error, so callers see every failure that concerns them.
 import pg from 'pg';
 
@@ -13,6 +16,9 @@ const ignore: ConnectionErrorHandler = () => {};
 export function createPgPool(config: pg.PoolConfig, onError: ConnectionErrorHandler = ignore): pg.Pool {
     const pool = new pg.Pool(config);
     pool.on('error', onError);
+    // A lent client's failure reaches its caller through the query it rejects (or the next
+    // one); `onError` stays the report of idle connections, so nothing is counted twice.
+    pool.on('connect', (client) => client.on('error', ignore));
     return pool;
 }
 
