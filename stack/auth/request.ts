@@ -58,7 +58,7 @@ export function bearerToken(request: Request): string | null {
 /** Verifies the bearer JWT (GoTrue's requireAuthentication). */
 export async function requireClaims(ctx: AuthContext, request: Request): Promise<Claims> {
     const token = bearerToken(request);
-    if (!token) throw unauthorized('no_authorization', 'This endpoint requires a valid Bearer token');
+    if (!token) throw unauthorized('no_authorization', 'This endpoint requires a Bearer token');
     try {
         return (await ctx.verify(token)) as Claims;
     } catch (error) {

@@ -42,6 +42,8 @@ const statusFile = (project: LocalProject) => path.join(project.localDir, 'stack
 
 export async function start(workdir: string): Promise<number> {
     const project = openProject(workdir);
+    // What the Supabase CLI warns about in this config.toml (deprecated keys), in its words.
+    for (const warning of project.config.warnings) console.error(warning);
     const started = Date.now();
     const running = readStatus(project);
     if (running) {
