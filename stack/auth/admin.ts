@@ -174,6 +174,7 @@ export async function deleteUserAdmin(ctx: AuthContext, request: Request, facts:
             await tx.query('delete from auth.sessions where user_id = $1', [id]);
             await tx.query('delete from auth.identities where user_id = $1', [id]);
             await tx.query('delete from auth.mfa_factors where user_id = $1', [id]);
+            await tx.query('delete from auth.webauthn_credentials where user_id = $1', [id]);
             await clearOneTimeTokens(tx, id);
             await tx.query(
                 `update auth.users set deleted_at = $2, email = null, phone = null, encrypted_password = '',
