@@ -9,7 +9,7 @@ import { isoBase64URL } from '@simplewebauthn/server/helpers';
 import { z } from 'zod';
 import { audit, CommitWithError, transaction, transactionCommittingErrors, type AuthContext, type RequestFacts, type Tx } from './context.js';
 import { badRequest, INVALID_LOGIN, notFound, tooManyRequests, unprocessable } from './errors.js';
-import { json, optString, readBody, requireAdmin, requireUser } from './request.js';
+import { json, optString, readBody, requireAdmin, requireUser, type Authenticated } from './request.js';
 import { issueSession } from './tokens.js';
 import { findUserById, isBanned } from './users.js';
 import {
@@ -42,6 +42,15 @@ const FRIENDLY_NAME_MAX = 120;
 /** The passkey endpoints answer like GoTrue's route group while [auth.passkey] is off. */
 function requirePasskeys(ctx: AuthContext): void {
     if (!ctx.settings.passkeys) throw notFound('passkey_disabled', 'Passkeys are disabled');
+}
+
+/**
+ * A user who set up MFA proves it before adding or removing a passkey (as before enrolling
+ * or unenrolling a factor): a stolen password alone cannot plant a passkey that outlives a
+ * password change, nor remove the owner's.
+ */
+function requireAal2WhenMfa({ user, session }: Authenticated, what: string): void {
+    if (user.factors.some((f) => f.status === 'verified') && session?.aal !== 'aal2') throw unprocessable('insufficient_aal', `AAL2 required to ${what}`);
 }
 
 const passkeyNotFound = () => notFound('passkey_not_found', 'Passkey not found');
@@ -93,9 +102,11 @@ async function takeCeremony(ctx: AuthContext, tx: Tx, id: string, kind: 'registr
 /** POST /passkeys/registration/options: creation options for the signed-in user. */
 export async function registrationOptions(ctx: AuthContext, request: Request): Promise<Response> {
     requirePasskeys(ctx);
-    const { user } = await requireUser(ctx, request);
+    const auth = await requireUser(ctx, request);
+    const { user } = auth;
     await readBody(request, z.object({}).passthrough());
     if (user.is_anonymous) throw unprocessable('validation_failed', 'Anonymous users cannot register a passkey');
+    requireAal2WhenMfa(auth, 'register a passkey');
     const rp = passkeyRelyingParty(ctx);
     const existing = await passkeysOf(ctx.pool, user.id);
     const { options, state } = await creationOptions(rp, { id: user.id, name: user.email || user.phone || user.id }, existing.map(registered), {
@@ -111,7 +122,9 @@ const VerifyBody = z.object({ challenge_id: optString, credential: z.unknown() }
 /** POST /passkeys/registration/verify: stores the new passkey. */
 export async function registrationVerify(ctx: AuthContext, request: Request, facts: RequestFacts): Promise<Response> {
     requirePasskeys(ctx);
-    const { user } = await requireUser(ctx, request);
+    const auth = await requireUser(ctx, request);
+    const { user } = auth;
+    requireAal2WhenMfa(auth, 'register a passkey');
     const body = await readBody(request, VerifyBody);
     const response = parseCredential(body.credential, 'credential');
     const row = await transactionCommittingErrors(ctx, async (tx) => {
@@ -235,8 +248,9 @@ async function removePasskey(ctx: AuthContext, facts: RequestFacts, userId: stri
 /** DELETE /passkeys/{id}. */
 export async function deletePasskey(ctx: AuthContext, request: Request, facts: RequestFacts, passkeyId: string): Promise<Response> {
     requirePasskeys(ctx);
-    const { user } = await requireUser(ctx, request);
-    return removePasskey(ctx, facts, user.id, passkeyId);
+    const auth = await requireUser(ctx, request);
+    requireAal2WhenMfa(auth, 'delete a passkey');
+    return removePasskey(ctx, facts, auth.user.id, passkeyId);
 }
 
 async function adminUser(ctx: AuthContext, userId: string): Promise<string> {

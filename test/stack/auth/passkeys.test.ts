@@ -3,6 +3,7 @@
 // replayed or expired ceremony, a phishing origin, no user verification, a forged user
 // handle, another user's challenge or passkey — refused, no session issued, nothing changed.
 import { decodeJwt } from 'jose';
+import * as OTPAuth from 'otpauth';
 import { describe, expect, it } from 'vitest';
 import { LOCAL_ANON_KEY } from '../../../stack/keys.js';
 import { email, useAuthService } from '../../harness/auth.js';
@@ -203,5 +204,28 @@ describe('managing passkeys', () => {
         expect((await admin.deletePasskey({ userId, passkeyId: passkey.id })).error).toBeNull();
         expect((await admin.listPasskeys({ userId })).data).toEqual([]);
         expect((await admin.deletePasskey({ userId, passkeyId: passkey.id })).error).toMatchObject({ status: 404, code: 'passkey_not_found' });
+    });
+
+    it('a user with MFA must be at aal2 to add or remove a passkey: a stolen password alone plants nothing', async () => {
+        const { client, address, key, passkey, userId } = await registered();
+        const { data: factor } = await client.auth.mfa.enroll({ factorType: 'totp', friendlyName: 'phone' });
+        if (factor?.type !== 'totp') throw new Error('not totp');
+        const code = () => new OTPAuth.TOTP({ secret: OTPAuth.Secret.fromBase32(factor.totp.secret) }).generate({ timestamp: auth.now().getTime() });
+        expect((await client.auth.mfa.challengeAndVerify({ factorId: factor.id, code: code() })).error).toBeNull();
+        const thief = auth.client();
+        await thief.auth.signInWithPassword({ email: address, password: PASSWORD });
+        const start = await thief.auth.passkey.startRegistration();
+        expect(start.error).toMatchObject({ status: 422, code: 'insufficient_aal', message: 'AAL2 required to register a passkey' });
+        const removal = await thief.auth.passkey.delete({ passkeyId: passkey.id });
+        expect(removal.error).toMatchObject({ status: 422, code: 'insufficient_aal' });
+        expect(await auth.db.query('select id from auth.webauthn_credentials where user_id = $1', [userId])).toEqual([{ id: passkey.id }]);
+        expect(await auth.db.query('select 1 from auth.webauthn_challenges where user_id = $1', [userId])).toEqual([]);
+        // After the second factor, the owner adds another passkey.
+        const owner = auth.client();
+        await owner.auth.signInWithPassword({ email: address, password: PASSWORD });
+        expect((await owner.auth.mfa.challengeAndVerify({ factorId: factor.id, code: code() })).error).toBeNull();
+        const { data } = await owner.auth.passkey.startRegistration();
+        expect(data?.options.excludeCredentials?.map((c) => c.id)).toEqual(key.credentialIds);
+        expect((await owner.auth.passkey.verifyRegistration({ challengeId: data!.challenge_id, credential: new SoftwareAuthenticator(ORIGIN).create(data!.options) })).error).toBeNull();
     });
 });
