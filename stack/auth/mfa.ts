@@ -160,7 +160,7 @@ function checkTotp(ctx: AuthContext, factor: FactorRecord, code: string): Answer
     return delta === null ? { ok: false, error: unprocessable('mfa_verification_failed', 'Invalid TOTP code entered') } : { ok: true, method: 'totp' };
 }
 
-async function checkWebAuthn(ctx: AuthContext, factor: FactorRecord, challenge: ChallengeRow, body: z.infer<typeof VerifyBody>): Promise<Answer> {
+async function checkWebAuthn(factor: FactorRecord, challenge: ChallengeRow, body: z.infer<typeof VerifyBody>): Promise<Answer> {
     const state = challenge.web_authn_session_data;
     if (!body.webauthn) throw badRequest('validation_failed', 'WebAuthn config required');
     if (!state || body.webauthn.type !== state.type) {
@@ -221,7 +221,7 @@ export async function verifyFactor(ctx: AuthContext, request: Request, facts: Re
                 unprocessable('mfa_challenge_expired', `MFA challenge ${challenge.id} has expired, verify against another challenge or create a new challenge.`),
             );
         }
-        const answer = factor.factor_type === 'webauthn' ? await checkWebAuthn(ctx, factor, challenge, body) : checkTotp(ctx, factor, body.code);
+        const answer = factor.factor_type === 'webauthn' ? await checkWebAuthn(factor, challenge, body) : checkTotp(ctx, factor, body.code);
         if (!answer.ok) {
             if (ctx.limits.mfaChallengeFailures.add(challenge.id) < MFA_CHALLENGE_MAX_FAILURES) throw answer.error;
             // Too many wrong answers: the challenge is retired and can never verify.

@@ -1,6 +1,6 @@
 // Request plumbing shared by the handlers: JSON bodies checked with zod (GoTrue's bad_json
 // on malformed input), JSON responses, and the bearer-token authentication of /user,
-// /logout, /factors and the admin API.
+// /logout, /factors, /passkeys and the admin API.
 import { z } from 'zod';
 import { JwtError } from '../jwt.js';
 import type { AuthContext } from './context.js';

@@ -13,7 +13,7 @@ import { redirectTarget } from './redirects.js';
 import { json, optRecord, optString, readBody, requireUser } from './request.js';
 import { findSession, insertRefreshToken, issueSession, tokenResponse, type RefreshTokenRecord } from './tokens.js';
 import { findUserByEmail, findUserById, findUserByPhone, isBanned, isConfirmed, userJson, type LoadedUser } from './users.js';
-import { validateEmail } from './validation.js';
+import { formatPhone, validateEmail } from './validation.js';
 
 const rateLimited = () => tooManyRequests('over_request_rate_limit', 'Request rate limit reached');
 
@@ -131,7 +131,7 @@ async function passwordGrant(ctx: AuthContext, request: Request, facts: RequestF
     if (body.phone && !ctx.settings.phoneEnabled) throw badRequest('phone_provider_disabled', 'Phone logins are disabled');
     if (body.email && !ctx.settings.email.enabled) throw badRequest('email_provider_disabled', 'Email logins are disabled');
     // The account's name: its address, or its number as GoTrue stores it (no "+" or spaces).
-    const account = body.email ? body.email.toLowerCase() : body.phone.replace(/^\+/, '').replaceAll(' ', '');
+    const account = body.email ? body.email.toLowerCase() : formatPhone(body.phone);
     const user = body.email ? await findUserByEmail(ctx.pool, account) : await findUserByPhone(ctx.pool, account);
     // The account's failure budget binds only clients that have not signed in to it lately:
     // a guessing campaign against the account cannot lock its owner out of a known device.

@@ -19,9 +19,14 @@ export function validateEmail(email: string): string {
 
 const E164 = z.string().regex(/^[1-9]\d{1,14}$/);
 
-/** GoTrue's validatePhone: "+" and spaces removed, then E.164 digits; returns the stored form (no "+"). */
+/** GoTrue's formatPhoneNumber: the stored form of a number, without "+" and spaces. */
+export function formatPhone(phone: string): string {
+    return phone.replace(/^\+/, '').replaceAll(' ', '');
+}
+
+/** GoTrue's validatePhone: formatted, then E.164 digits; returns the stored form. */
 export function validatePhone(phone: string): string {
-    const formatted = phone.replace(/^\+/, '').replaceAll(' ', '');
+    const formatted = formatPhone(phone);
     if (!E164.safeParse(formatted).success) throw badRequest('validation_failed', 'Invalid phone number format (E.164 required)');
     return formatted;
 }
