@@ -1,7 +1,7 @@
 // Answers written from Supabase Auth's (GoTrue v2.18x) behaviour where a client sends no
 // session, phone input, or asks for a feature the project leaves off (the CLI's defaults):
 // no 404s, GoTrue's statuses, codes and texts, and nothing written.
-import { AuthClient } from '@supabase/auth-js';
+import { AuthClient } from '@supabase/supabase-js';
 import { describe, expect, it } from 'vitest';
 import { LOCAL_ANON_KEY, LOCAL_SERVICE_ROLE_KEY } from '../../../stack/keys.js';
 import { email, useAuthService } from '../../harness/auth.js';
