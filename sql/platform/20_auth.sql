@@ -240,6 +240,88 @@ create table if not exists auth.mfa_amr_claims (
     constraint mfa_amr_claims_session_id_authentication_method_pkey unique (session_id, authentication_method)
 );
 
+-- WebAuthn factors keep their credential (go-webauthn's Credential as JSON) and its
+-- authenticator's AAGUID; a WebAuthn challenge keeps its ceremony state (GoTrue's
+-- add_web_authn_to_mfa migration).
+alter table auth.mfa_factors add column if not exists web_authn_credential jsonb null;
+alter table auth.mfa_factors add column if not exists web_authn_aaguid uuid null;
+alter table auth.mfa_challenges add column if not exists web_authn_session_data jsonb null;
+
+-- ---------------------------------------------------------------------------
+-- Passkeys: discoverable WebAuthn credentials that sign a user in, and the
+-- registration / authentication ceremonies in progress ([auth.passkey])
+-- ---------------------------------------------------------------------------
+
+create table if not exists auth.webauthn_credentials (
+    id uuid not null primary key,
+    user_id uuid not null references auth.users (id) on delete cascade,
+    credential_id bytea not null,
+    public_key bytea not null,
+    attestation_type text not null default '',
+    aaguid uuid null,
+    sign_count bigint not null default 0,
+    transports jsonb not null default '[]'::jsonb,
+    backup_eligible boolean not null default false,
+    backed_up boolean not null default false,
+    friendly_name text not null default '',
+    created_at timestamptz not null default now(),
+    updated_at timestamptz not null default now(),
+    last_used_at timestamptz null,
+    constraint webauthn_credentials_credential_id_key unique (credential_id)
+);
+create index if not exists webauthn_credentials_user_id_idx on auth.webauthn_credentials (user_id);
+
+create table if not exists auth.webauthn_challenges (
+    id uuid not null primary key,
+    user_id uuid null references auth.users (id) on delete cascade,
+    challenge_type text not null check (challenge_type in ('signup', 'registration', 'authentication')),
+    session_data jsonb not null,
+    created_at timestamptz not null default now(),
+    expires_at timestamptz not null
+);
+create index if not exists webauthn_challenges_user_id_idx on auth.webauthn_challenges (user_id);
+create index if not exists webauthn_challenges_expires_at_idx on auth.webauthn_challenges (expires_at);
+
+-- ---------------------------------------------------------------------------
+-- OAuth 2.1 server: the clients that may ask users for access ([auth.oauth_server])
+-- ---------------------------------------------------------------------------
+
+do $$
+begin
+    if not exists (select from pg_catalog.pg_type t join pg_catalog.pg_namespace n on n.oid = t.typnamespace
+                   where n.nspname = 'auth' and t.typname = 'oauth_registration_type') then
+        create type auth.oauth_registration_type as enum ('dynamic', 'manual');
+    end if;
+    if not exists (select from pg_catalog.pg_type t join pg_catalog.pg_namespace n on n.oid = t.typnamespace
+                   where n.nspname = 'auth' and t.typname = 'oauth_client_type') then
+        create type auth.oauth_client_type as enum ('public', 'confidential');
+    end if;
+end
+$$;
+
+create table if not exists auth.oauth_clients (
+    id uuid not null primary key,
+    client_secret_hash text null,
+    registration_type auth.oauth_registration_type not null,
+    redirect_uris text not null,
+    grant_types text not null,
+    client_name text null,
+    client_uri text null,
+    logo_uri text null,
+    created_at timestamptz not null default now(),
+    updated_at timestamptz not null default now(),
+    deleted_at timestamptz null,
+    client_type auth.oauth_client_type not null default 'confidential',
+    token_endpoint_auth_method text not null default 'client_secret_basic',
+    scope text null,
+    constraint oauth_clients_client_name_length check (char_length(client_name) <= 1024),
+    constraint oauth_clients_client_uri_length check (char_length(client_uri) <= 2048),
+    constraint oauth_clients_logo_uri_length check (char_length(logo_uri) <= 2048),
+    constraint oauth_clients_token_endpoint_auth_method_check
+        check (token_endpoint_auth_method in ('none', 'client_secret_basic', 'client_secret_post'))
+);
+create index if not exists oauth_clients_deleted_at_idx on auth.oauth_clients (deleted_at);
+
 -- ---------------------------------------------------------------------------
 -- Audit log, one-time tokens, PKCE flow state
 -- ---------------------------------------------------------------------------
@@ -298,6 +380,9 @@ alter table auth.mfa_amr_claims enable row level security;
 alter table auth.audit_log_entries enable row level security;
 alter table auth.one_time_tokens enable row level security;
 alter table auth.flow_state enable row level security;
+alter table auth.webauthn_credentials enable row level security;
+alter table auth.webauthn_challenges enable row level security;
+alter table auth.oauth_clients enable row level security;
 
 revoke all on all tables in schema auth from anon, authenticated, public;
 grant all on all tables in schema auth to postgres, dashboard_user;

@@ -78,3 +78,23 @@ export function mergeMetadata(current: Record<string, unknown> | null, update: R
     }
     return result;
 }
+
+/** Points the user's phone identity at `phone`, creating it when the user had none. */
+export async function setPhoneIdentity(tx: Tx, user: LoadedUser, phone: string, now: Date): Promise<void> {
+    const identity = user.identities.find((i) => i.provider === 'phone');
+    if (identity) {
+        await tx.query(`update auth.identities set identity_data = identity_data || jsonb_build_object('phone', $2::text), updated_at = $3 where id = $1`, [
+            identity.id,
+            phone,
+            now,
+        ]);
+    } else {
+        await tx.query(
+            `insert into auth.identities (provider_id, user_id, identity_data, provider, last_sign_in_at, created_at, updated_at)
+             values ($1, $2, $3, 'phone', $4, $4, $4)`,
+            [user.id, user.id, { sub: user.id, phone, email_verified: false, phone_verified: false }, now],
+        );
+    }
+    const fresh = (await findUserById(tx, user.id))!;
+    await refreshProviders(tx, fresh);
+}

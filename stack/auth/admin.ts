@@ -1,9 +1,9 @@
 // The admin API (service_role / supabase_admin JWTs only): users CRUD with pagination
 // headers, MFA factors, generate_link and invite.
 import { z } from 'zod';
-import { confirmEmail, createUser, mergeMetadata, setEmailIdentity } from './accounts.js';
+import { confirmEmail, createUser, mergeMetadata, setEmailIdentity, setPhoneIdentity } from './accounts.js';
 import { audit, transaction, type AuthContext, type RequestFacts, type Tx } from './context.js';
-import { badRequest, DUPLICATE_EMAIL, notFound, unprocessable } from './errors.js';
+import { badRequest, DUPLICATE_EMAIL, DUPLICATE_PHONE, notFound, unprocessable } from './errors.js';
 import { deleteFactor } from './mfa.js';
 import {
     clearOneTimeTokens,
@@ -16,10 +16,11 @@ import {
 import { checkPasswordStrength } from './passwords.js';
 import { redirectTarget } from './redirects.js';
 import { json, optRecord, optString, readBody, requireAdmin } from './request.js';
-import { validateEmail } from './sign-in.js';
+import { validateEmail, validatePhone } from './validation.js';
+import { pageHeaders, readPage } from './pagination.js';
 import { parseDuration } from './settings.js';
 import { hashPassword } from './user-rows.js';
-import { factorJson, findUserByEmail, findUserById, isConfirmed, userJson, type LoadedUser, type UserRecord } from './users.js';
+import { factorJson, findUserByEmail, findUserById, findUserByPhone, isConfirmed, userJson, type LoadedUser, type UserRecord } from './users.js';
 
 const userNotFound = () => notFound('user_not_found', 'User not found');
 
@@ -32,11 +33,10 @@ async function loadUser(ctx: AuthContext, db: Pick<Tx, 'query'>, id: string): Pr
 export async function listUsers(ctx: AuthContext, request: Request, facts: RequestFacts): Promise<Response> {
     await requireAdmin(ctx, request);
     const q = facts.url.searchParams;
-    const page = Math.max(1, Number.parseInt(q.get('page') || '1', 10) || 1);
-    const perPage = Math.min(1000, Math.max(1, Number.parseInt(q.get('per_page') || '50', 10) || 50));
+    const page = readPage(q);
     const filter = q.get('filter') ?? '';
     const where = filter ? `where aud = 'authenticated' and (email ilike $3 or raw_user_meta_data->>'full_name' ilike $3)` : `where aud = 'authenticated'`;
-    const params: unknown[] = [perPage, (page - 1) * perPage];
+    const params: unknown[] = [page.perPage, page.offset];
     if (filter) params.push(`%${filter}%`);
     const { rows } = await ctx.pool.query<UserRecord>(`select id from auth.users ${where} order by created_at desc, id limit $1 offset $2`, params);
     const countParams = filter ? [`%${filter}%`] : [];
@@ -48,17 +48,7 @@ export async function listUsers(ctx: AuthContext, request: Request, facts: Reque
         const user = await findUserById(ctx.pool, row.id);
         if (user) users.push(userJson(user));
     }
-    const totalPages = Math.ceil(total / perPage);
-    const link = (n: number) => {
-        const u = new URLSearchParams(q);
-        u.set('page', String(n));
-        u.set('per_page', String(perPage));
-        return `</admin/users?${u.toString()}>`;
-    };
-    const links: string[] = [];
-    if (page < totalPages) links.push(`${link(page + 1)}; rel="next"`);
-    links.push(`${link(totalPages)}; rel="last"`);
-    return json(200, { users, aud: 'authenticated' }, { 'x-total-count': String(total), link: links.join(', ') });
+    return json(200, { users, aud: 'authenticated' }, pageHeaders('/admin/users', q, page, total));
 }
 
 const AdminUserBody = z
@@ -91,29 +81,35 @@ export async function createUserAdmin(ctx: AuthContext, request: Request, facts:
     await requireAdmin(ctx, request);
     const body = await readBody(request, AdminUserBody);
     if (!body.email && !body.phone) throw badRequest('validation_failed', 'Cannot create a user without either an email or phone');
-    if (body.phone) throw badRequest('phone_provider_disabled', 'Unsupported phone provider');
-    const email = validateEmail(body.email);
+    const email = body.email ? validateEmail(body.email) : null;
+    const phone = body.phone ? validatePhone(body.phone) : null;
     if (body.password) checkPasswordStrength(ctx.settings, body.password);
     if (body.id && !/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(body.id)) {
         throw badRequest('validation_failed', 'id must be a valid UUID');
     }
     const user = await transaction(ctx, async (tx) => {
-        if (await findUserByEmail(tx, email)) throw unprocessable('email_exists', DUPLICATE_EMAIL);
+        if (email && (await findUserByEmail(tx, email))) throw unprocessable('email_exists', DUPLICATE_EMAIL);
+        if (phone && (await findUserByPhone(tx, phone))) throw unprocessable('phone_exists', DUPLICATE_PHONE);
         if (body.id && (await findUserById(tx, body.id))) throw unprocessable('user_already_exists', 'User already registered');
         const created = await createUser(ctx, tx, {
             id: body.id || undefined,
             email,
+            phone,
             password: body.password || null,
             passwordHash: body.password_hash || null,
+            // Stored as given: the admin API does not copy the identity into user_metadata.
             userMetadata: body.user_metadata ?? {},
+            identityInMetadata: false,
             appMetadata: body.app_metadata ?? {},
             confirmed: body.email_confirm ?? false,
+            phoneConfirmed: body.phone_confirm ?? false,
             role: body.role || 'authenticated',
         });
         if (body.ban_duration) {
             await tx.query('update auth.users set banned_until = $2 where id = $1', [created.id, banUntil(ctx, body.ban_duration)]);
         }
-        await audit(ctx, tx, facts, created, 'user_signedup', { provider: 'email', user_id: created.id, user_email: email });
+        const provider = email ? 'email' : 'phone';
+        await audit(ctx, tx, facts, created, 'user_signedup', { provider, user_id: created.id, user_email: email ?? '', user_phone: phone ?? '' });
         return loadUser(ctx, tx, created.id);
     });
     return json(200, userJson(user));
@@ -129,6 +125,7 @@ export async function updateUserAdmin(ctx: AuthContext, request: Request, facts:
     const body = await readBody(request, AdminUserBody);
     if (body.password !== undefined && body.password !== null) checkPasswordStrength(ctx.settings, body.password);
     const email = body.email ? validateEmail(body.email) : '';
+    const phone = body.phone ? validatePhone(body.phone) : '';
     const user = await transaction(ctx, async (tx) => {
         const now = ctx.now();
         const user = await loadUser(ctx, tx, id);
@@ -140,6 +137,13 @@ export async function updateUserAdmin(ctx: AuthContext, request: Request, facts:
             await tx.query(`update auth.users set email = $2::text, raw_user_meta_data = coalesce(raw_user_meta_data, '{}'::jsonb) || jsonb_build_object('email', $2::text) where id = $1`, [id, email]);
             await setEmailIdentity(tx, user, email, now);
         }
+        if (phone && phone !== user.phone) {
+            const other = await findUserByPhone(tx, phone);
+            if (other && other.id !== id) throw unprocessable('phone_exists', DUPLICATE_PHONE);
+            await tx.query('update auth.users set phone = $2 where id = $1', [id, phone]);
+            await setPhoneIdentity(tx, user, phone, now);
+        }
+        if (body.phone_confirm) await tx.query('update auth.users set phone_confirmed_at = coalesce(phone_confirmed_at, $2) where id = $1 and phone is not null', [id, now]);
         if (body.password !== undefined && body.password !== null) {
             await tx.query('update auth.users set encrypted_password = $2 where id = $1', [id, body.password ? await hashPassword(body.password) : '']);
         }
@@ -170,6 +174,7 @@ export async function deleteUserAdmin(ctx: AuthContext, request: Request, facts:
             await tx.query('delete from auth.sessions where user_id = $1', [id]);
             await tx.query('delete from auth.identities where user_id = $1', [id]);
             await tx.query('delete from auth.mfa_factors where user_id = $1', [id]);
+            await tx.query('delete from auth.webauthn_credentials where user_id = $1', [id]);
             await clearOneTimeTokens(tx, id);
             await tx.query(
                 `update auth.users set deleted_at = $2, email = null, phone = null, encrypted_password = '',

@@ -16,6 +16,19 @@ export class AuthError extends Error {
     }
 }
 
+/**
+ * GoTrue's OAuthError: a 400 written as `{error, error_description}` whatever the API
+ * version (the id_token grant's request errors).
+ */
+export class OAuthError extends AuthError {
+    constructor(
+        readonly error: string,
+        description: string,
+    ) {
+        super(400, '', description);
+    }
+}
+
 export const badRequest = (code: string, message: string) => new AuthError(400, code, message);
 export const unauthorized = (code: string, message: string) => new AuthError(401, code, message);
 export const forbidden = (code: string, message: string) => new AuthError(403, code, message);
@@ -26,6 +39,7 @@ export const internal = (message: string) => new AuthError(500, 'unexpected_fail
 
 export const INVALID_LOGIN = 'Invalid login credentials';
 export const DUPLICATE_EMAIL = 'A user with this email address has already been registered';
+export const DUPLICATE_PHONE = 'Phone number already registered by another user';
 
 export class WeakPasswordError extends AuthError {
     constructor(
@@ -46,6 +60,7 @@ export function requestedApiVersion(request: Request): string | null {
 }
 
 export function errorBody(error: AuthError, apiVersion: string | null): Record<string, unknown> {
+    if (error instanceof OAuthError) return { error: error.error, error_description: error.message };
     const code = error.code || (error.status >= 500 ? 'unexpected_failure' : 'unknown');
     if (apiVersion) return { code, message: error.message, ...error.extra };
     return { code: error.status, error_code: code, msg: error.message, ...error.extra };

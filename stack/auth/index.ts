@@ -11,7 +11,10 @@ import { AuthError, errorResponse, requestedApiVersion } from './errors.js';
 import * as mfa from './mfa.js';
 import { createRateLimits } from './rate-limit.js';
 import { json } from './request.js';
-import { authSettingsFromConfig } from './settings.js';
+import * as external from './external.js';
+import * as oauthClients from './oauth-clients.js';
+import * as passkeys from './passkeys.js';
+import { authSettingsFromConfig, EXTERNAL_PROVIDERS } from './settings.js';
 import * as signIn from './sign-in.js';
 import * as user from './user.js';
 import * as verify from './verify.js';
@@ -31,6 +34,8 @@ export interface AuthServiceOptions {
     log?: Logger;
     /** Called for each pooled connection lost while idle (metrics count them). */
     onConnectionError?: ConnectionErrorHandler;
+    /** Where the Supabase CLI's config warnings for [auth] go (default stderr). */
+    warn?: (message: string) => void;
 }
 
 export interface AuthService {
@@ -62,11 +67,22 @@ const ROUTES: Array<[string, RegExp, Route]> = [
     ['GET', /^\/user$/, (ctx, request) => user.getUser(ctx, request)],
     ['PUT', /^\/user$/, user.updateUser],
     ['GET', /^\/reauthenticate$/, user.reauthenticate],
+    ['GET', /^\/user\/identities\/authorize$/, external.linkIdentity],
     ['DELETE', new RegExp(`^/user/identities/${ID}$`), user.unlinkIdentity],
     ['POST', /^\/factors$/, mfa.enrollFactor],
     ['POST', new RegExp(`^/factors/${ID}/challenge$`), mfa.challengeFactor],
     ['POST', new RegExp(`^/factors/${ID}/verify$`), mfa.verifyFactor],
     ['DELETE', new RegExp(`^/factors/${ID}$`), mfa.unenrollFactor],
+    ['POST', /^\/passkeys\/registration\/options$/, passkeys.registrationOptions],
+    ['POST', /^\/passkeys\/registration\/verify$/, passkeys.registrationVerify],
+    ['POST', /^\/passkeys\/authentication\/options$/, passkeys.authenticationOptions],
+    ['POST', /^\/passkeys\/authentication\/verify$/, passkeys.authenticationVerify],
+    ['GET', /^\/passkeys$/, (ctx, request) => passkeys.listPasskeys(ctx, request)],
+    ['PATCH', new RegExp(`^/passkeys/${ID}$`), passkeys.updatePasskey],
+    ['DELETE', new RegExp(`^/passkeys/${ID}$`), passkeys.deletePasskey],
+    ['POST', /^\/sso$/, external.sso],
+    ['GET', /^\/sso\/saml\/metadata$/, external.sso],
+    ['POST', /^\/sso\/saml\/acs$/, external.sso],
     ['POST', /^\/invite$/, admin.invite],
     ['POST', /^\/admin\/generate_link$/, admin.generateLink],
     ['GET', /^\/admin\/users$/, admin.listUsers],
@@ -78,28 +94,32 @@ const ROUTES: Array<[string, RegExp, Route]> = [
     ['GET', new RegExp(`^/admin/users/${ID}/factors/${ID}$`), admin.factorAdmin],
     ['PUT', new RegExp(`^/admin/users/${ID}/factors/${ID}$`), admin.factorAdmin],
     ['DELETE', new RegExp(`^/admin/users/${ID}/factors/${ID}$`), admin.factorAdmin],
+    ['GET', new RegExp(`^/admin/users/${ID}/passkeys$`), passkeys.listPasskeysAdmin],
+    ['DELETE', new RegExp(`^/admin/users/${ID}/passkeys/${ID}$`), passkeys.deletePasskeyAdmin],
+    ['GET', /^\/admin\/oauth\/clients$/, oauthClients.listClients],
+    ['POST', /^\/admin\/oauth\/clients$/, (ctx, request) => oauthClients.createClient(ctx, request)],
+    ['GET', new RegExp(`^/admin/oauth/clients/${ID}$`), oauthClients.getClient],
+    ['PUT', new RegExp(`^/admin/oauth/clients/${ID}$`), oauthClients.updateClient],
+    ['DELETE', new RegExp(`^/admin/oauth/clients/${ID}$`), oauthClients.deleteClient],
+    ['POST', new RegExp(`^/admin/oauth/clients/${ID}/regenerate_secret$`), oauthClients.regenerateSecret],
+    ...(['GET', 'POST'] as const).map((method): [string, RegExp, Route] => [method, /^\/admin\/sso\/providers$/, external.ssoProvidersAdmin]),
+    ...(['GET', 'PUT', 'DELETE'] as const).map((method): [string, RegExp, Route] => [method, new RegExp(`^/admin/sso/providers/${ID}$`), external.ssoProvidersAdmin]),
 ];
 
 const HEALTH = { version: 'v2.186.0', name: 'GoTrue', description: 'GoTrue is a user registration and authentication API' };
 
-const PROVIDERS = [
-    'apple', 'azure', 'bitbucket', 'discord', 'facebook', 'figma', 'fly', 'github', 'gitlab', 'google', 'keycloak', 'kakao',
-    'linkedin', 'linkedin_oidc', 'notion', 'spotify', 'slack', 'slack_oidc', 'workos', 'twitch', 'twitter', 'x', 'zoom',
-];
-
-function publicSettings(ctx: AuthContext & { external?: Record<string, unknown> }): Record<string, unknown> {
-    const externalConfig = ctx.external ?? {};
-    const external: Record<string, boolean> = { anonymous_users: ctx.settings.anonymousSignIns };
-    for (const name of PROVIDERS) {
-        const section = externalConfig[name];
-        external[name] = !!section && typeof section === 'object' && (section as { enabled?: unknown }).enabled === true;
-    }
-    external.email = ctx.settings.email.enabled;
-    external.phone = false;
+function publicSettings(ctx: AuthContext): Record<string, unknown> {
+    const { settings } = ctx;
+    const external: Record<string, boolean> = { anonymous_users: settings.anonymousSignIns };
+    for (const name of EXTERNAL_PROVIDERS) external[name] = settings.externalProviders.has(name);
+    external.email = settings.email.enabled;
+    external.phone = settings.phoneEnabled;
+    external.web3_solana = settings.web3.solana;
+    external.web3_ethereum = settings.web3.ethereum;
     return {
         external,
-        disable_signup: !ctx.settings.enableSignup,
-        mailer_autoconfirm: ctx.settings.email.autoconfirm,
+        disable_signup: !settings.enableSignup,
+        mailer_autoconfirm: settings.email.autoconfirm,
         phone_autoconfirm: false,
         sms_provider: 'twilio',
         saml_enabled: false,
@@ -108,7 +128,7 @@ function publicSettings(ctx: AuthContext & { external?: Record<string, unknown> 
 
 const CORS_HEADERS = {
     'access-control-allow-origin': '*',
-    'access-control-allow-methods': 'GET, POST, PUT, DELETE, OPTIONS',
+    'access-control-allow-methods': 'GET, POST, PUT, PATCH, DELETE, OPTIONS',
     'access-control-allow-headers': 'authorization, apikey, content-type, x-client-info, x-supabase-api-version',
     'access-control-max-age': '86400',
     'access-control-expose-headers': 'x-total-count, link, x-supabase-api-version',
@@ -116,6 +136,7 @@ const CORS_HEADERS = {
 
 export async function createAuthService(options: AuthServiceOptions): Promise<AuthService> {
     const settings = authSettingsFromConfig(options.config);
+    for (const warning of settings.warnings) (options.warn ?? console.error)(warning);
     const now = options.now ?? (() => new Date());
     const dbUrl = new URL(options.dbUrl);
     dbUrl.username = 'supabase_auth_admin';
@@ -130,7 +151,7 @@ export async function createAuthService(options: AuthServiceOptions): Promise<Au
     // Fail at start, not on the first request, when the database is unreachable.
     await pool.query('select 1');
     const publicUrl = (settings.externalUrl ?? options.publicUrl).replace(/\/+$/, '');
-    const ctx: AuthContext & { external: Record<string, unknown> } = {
+    const ctx: AuthContext = {
         pool,
         settings,
         jwt: options.jwt,
@@ -140,7 +161,6 @@ export async function createAuthService(options: AuthServiceOptions): Promise<Au
         mail: options.mail,
         now,
         limits: createRateLimits(settings.rateLimit, now),
-        external: ((options.config.auth as Record<string, unknown>).external ?? {}) as Record<string, unknown>,
     };
 
     const handler: FetchHandler = async (request, info) => {

@@ -111,6 +111,8 @@ export interface RateLimits {
     mfaChallengeFailures: FailureCounter;
     anonymous: RateLimiter;
     emailSent: RateLimiter;
+    /** Passkey sign-in ceremonies started per IP (each is a stored row; sign_in_sign_ups, every request counts). */
+    passkeyCeremonies: RateLimiter;
 }
 
 export function createRateLimits(
@@ -129,5 +131,6 @@ export function createRateLimits(
         mfaChallengeFailures: new FailureCounter(),
         anonymous: new RateLimiter(limits.anonymous_users, ONE_HOUR, now),
         emailSent: new RateLimiter(limits.email_sent, ONE_HOUR, now),
+        passkeyCeremonies: new RateLimiter(limits.sign_in_sign_ups, FIVE_MINUTES, now),
     };
 }

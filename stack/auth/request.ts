@@ -1,6 +1,6 @@
 // Request plumbing shared by the handlers: JSON bodies checked with zod (GoTrue's bad_json
 // on malformed input), JSON responses, and the bearer-token authentication of /user,
-// /logout, /factors and the admin API.
+// /logout, /factors, /passkeys and the admin API.
 import { z } from 'zod';
 import { JwtError } from '../jwt.js';
 import type { AuthContext } from './context.js';
@@ -58,7 +58,7 @@ export function bearerToken(request: Request): string | null {
 /** Verifies the bearer JWT (GoTrue's requireAuthentication). */
 export async function requireClaims(ctx: AuthContext, request: Request): Promise<Claims> {
     const token = bearerToken(request);
-    if (!token) throw unauthorized('no_authorization', 'This endpoint requires a valid Bearer token');
+    if (!token) throw unauthorized('no_authorization', 'This endpoint requires a Bearer token');
     try {
         return (await ctx.verify(token)) as Claims;
     } catch (error) {

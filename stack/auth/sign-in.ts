@@ -3,6 +3,7 @@
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import { confirmEmail, createUser } from './accounts.js';
+import { idTokenGrant, web3Grant } from './external.js';
 import { audit, CommitWithError, transaction, transactionCommittingErrors, type AuthContext, type RequestFacts } from './context.js';
 import { AuthError, badRequest, INVALID_LOGIN, tooManyRequests, unprocessable } from './errors.js';
 import { sendConfirmation, sendRecoveryToken } from './one-time-tokens.js';
@@ -11,17 +12,8 @@ import { consumeAuthCode, createFlowState, flowOf } from './pkce.js';
 import { redirectTarget } from './redirects.js';
 import { json, optRecord, optString, readBody, requireUser } from './request.js';
 import { findSession, insertRefreshToken, issueSession, tokenResponse, type RefreshTokenRecord } from './tokens.js';
-import { findUserByEmail, findUserById, isBanned, isConfirmed, userJson, type LoadedUser } from './users.js';
-
-const EMAIL_FORMAT = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
-
-/** GoTrue's validateEmail: required, ≤255 chars, valid format; lower-cased. */
-export function validateEmail(email: string): string {
-    if (!email) throw badRequest('validation_failed', 'An email address is required');
-    if (email.length > 255) throw badRequest('validation_failed', 'An email address is too long');
-    if (!EMAIL_FORMAT.test(email)) throw badRequest('validation_failed', 'Unable to validate email address: invalid format');
-    return email.toLowerCase();
-}
+import { findUserByEmail, findUserById, findUserByPhone, isBanned, isConfirmed, userJson, type LoadedUser } from './users.js';
+import { formatPhone, validateEmail } from './validation.js';
 
 const rateLimited = () => tooManyRequests('over_request_rate_limit', 'Request rate limit reached');
 
@@ -122,6 +114,10 @@ export async function token(ctx: AuthContext, request: Request, facts: RequestFa
             return refreshGrant(ctx, request, facts);
         case 'pkce':
             return pkceGrant(ctx, request, facts);
+        case 'id_token':
+            return idTokenGrant(ctx, request);
+        case 'web3':
+            return web3Grant(ctx, request);
         default:
             throw badRequest('validation_failed', 'unsupported_grant_type');
     }
@@ -132,24 +128,26 @@ async function passwordGrant(ctx: AuthContext, request: Request, facts: RequestF
     const body = await readBody(request, PasswordGrantBody);
     if (body.email && body.phone) throw badRequest('validation_failed', 'Only an email address or phone number should be provided on login.');
     if (!body.email && !body.phone) throw badRequest('validation_failed', 'missing email or phone');
-    if (body.phone) throw badRequest('phone_provider_disabled', 'Phone logins are disabled');
-    if (!ctx.settings.email.enabled) throw badRequest('email_provider_disabled', 'Email logins are disabled');
-    const email = body.email.toLowerCase();
-    const user = await findUserByEmail(ctx.pool, email);
+    if (body.phone && !ctx.settings.phoneEnabled) throw badRequest('phone_provider_disabled', 'Phone logins are disabled');
+    if (body.email && !ctx.settings.email.enabled) throw badRequest('email_provider_disabled', 'Email logins are disabled');
+    // The account's name: its address, or its number as GoTrue stores it (no "+" or spaces).
+    const account = body.email ? body.email.toLowerCase() : formatPhone(body.phone);
+    const user = body.email ? await findUserByEmail(ctx.pool, account) : await findUserByPhone(ctx.pool, account);
     // The account's failure budget binds only clients that have not signed in to it lately:
     // a guessing campaign against the account cannot lock its owner out of a known device.
     const known = !!user && ctx.limits.recentSignIns.has(user.id, facts.ip);
-    if (!known && ctx.limits.signInPerEmail.exhausted(email)) throw rateLimited();
+    if (!known && ctx.limits.signInPerEmail.exhausted(account)) throw rateLimited();
     // Always one bcrypt comparison: the response time does not tell whether the email exists.
     const ok = await passwordMatches(body.password, user?.encrypted_password);
     if (!user || !ok) {
         ctx.limits.signInSignUp.take(facts.ip);
         // One IP adds at most its share to the account's budget, so a single stranger cannot exhaust it.
-        if (!known && ctx.limits.signInShare.take(`${email}|${facts.ip}`)) ctx.limits.signInPerEmail.take(email);
+        if (!known && ctx.limits.signInShare.take(`${account}|${facts.ip}`)) ctx.limits.signInPerEmail.take(account);
         throw badRequest('invalid_credentials', INVALID_LOGIN);
     }
     if (isBanned(user, ctx.now())) throw badRequest('user_banned', 'User is banned');
-    if (!isConfirmed(user)) throw badRequest('email_not_confirmed', 'Email not confirmed');
+    if (body.email && !user.email_confirmed_at) throw badRequest('email_not_confirmed', 'Email not confirmed');
+    if (body.phone && !user.phone_confirmed_at) throw badRequest('phone_not_confirmed', 'Phone not confirmed');
     const weakness = passwordWeakness(ctx.settings, body.password);
     const session = await transaction(ctx, (tx) => issueSession(ctx, tx, facts, user, 'password'));
     if (weakness) session.weak_password = weakness;

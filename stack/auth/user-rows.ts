@@ -22,6 +22,12 @@ export interface NewUser {
     userMetadata?: Record<string, unknown> | null;
     role?: string;
     invited?: boolean;
+    /**
+     * Whether the identity data (sub, email, *_verified) is merged into user_metadata, as
+     * sign-ups do (default). The admin API stores user_metadata exactly as given.
+     */
+    identityInMetadata?: boolean;
+    phoneConfirmed?: boolean;
 }
 
 export interface UserRow {
@@ -46,19 +52,27 @@ export async function insertAuthUser(db: pg.ClientBase, user: NewUser, now: Date
     const email = user.email ? user.email.toLowerCase() : null;
     const phone = user.phone || null;
     const confirmed = user.emailConfirmed !== false && email !== null;
-    const provider = user.isAnonymous ? 'anonymous' : email ? 'email' : phone ? 'phone' : 'email';
-    const identityData: Record<string, unknown> | null = user.isAnonymous
-        ? null
-        : { sub: id, ...(email ? { email } : {}), ...(phone ? { phone } : {}), email_verified: confirmed, phone_verified: false };
-    const userMetadata = { ...user.userMetadata, ...identityData };
-    const appMetadata = { provider, providers: [provider], ...user.appMetadata };
+    // One identity per channel, email first, as GoTrue creates them; anonymous users have none.
+    const channels = user.isAnonymous ? [] : [...(email ? ['email'] : []), ...(phone ? ['phone'] : [])];
+    if (!user.isAnonymous && channels.length === 0) channels.push('email');
+    const identityData = (channel: string): Record<string, unknown> => ({
+        sub: id,
+        ...(channel === 'email' && email ? { email } : {}),
+        ...(channel === 'phone' && phone ? { phone } : {}),
+        email_verified: channel === 'email' && confirmed,
+        phone_verified: false,
+    });
+    const provider = user.isAnonymous ? 'anonymous' : channels[0]!;
+    const merged = user.identityInMetadata === false || user.isAnonymous ? {} : identityData(channels[0]!);
+    const userMetadata = { ...user.userMetadata, ...merged };
+    const appMetadata = { provider, providers: user.isAnonymous ? ['anonymous'] : channels, ...user.appMetadata };
     const encrypted = user.passwordHash ?? (user.password ? await hashPassword(user.password) : '');
     const { rows } = await db.query<UserRow>(
         `insert into auth.users (
             instance_id, id, aud, role, email, encrypted_password, email_confirmed_at, phone,
             raw_app_meta_data, raw_user_meta_data, is_super_admin, created_at, updated_at,
-            confirmation_token, recovery_token, email_change_token_new, email_change, is_anonymous, invited_at
-        ) values ($1, $2, 'authenticated', $3, $4, $5, $6, $7, $8, $9, null, $10, $10, '', '', '', '', $11, $12)
+            confirmation_token, recovery_token, email_change_token_new, email_change, is_anonymous, invited_at, phone_confirmed_at
+        ) values ($1, $2, 'authenticated', $3, $4, $5, $6, $7, $8, $9, null, $10, $10, '', '', '', '', $11, $12, $13)
         returning id, email, raw_app_meta_data, raw_user_meta_data, is_anonymous`,
         [
             INSTANCE_ID,
@@ -73,13 +87,14 @@ export async function insertAuthUser(db: pg.ClientBase, user: NewUser, now: Date
             now,
             user.isAnonymous ?? false,
             user.invited ? now : null,
+            user.phoneConfirmed && phone ? now : null,
         ],
     );
-    if (identityData) {
+    for (const channel of channels) {
         await db.query(
             `insert into auth.identities (provider_id, user_id, identity_data, provider, last_sign_in_at, created_at, updated_at)
              values ($1, $2, $3, $4, $5, $5, $5)`,
-            [id, id, identityData, email ? 'email' : 'phone', now],
+            [id, id, identityData(channel), channel, now],
         );
     }
     return rows[0]!;

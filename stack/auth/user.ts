@@ -3,13 +3,14 @@
 import { z } from 'zod';
 import { confirmEmailChange, mergeMetadata } from './accounts.js';
 import { audit, transaction, type AuthContext, type RequestFacts } from './context.js';
-import { badRequest, DUPLICATE_EMAIL, forbidden, notFound, unprocessable } from './errors.js';
+import { badRequest, DUPLICATE_EMAIL, forbidden, unprocessable } from './errors.js';
+import { requireManualLinking } from './external.js';
 import { clearOneTimeTokens, sendEmailChange, sendReauthentication, tokenExpired, tokenHash, tokenMatches } from './one-time-tokens.js';
 import { checkPasswordStrength, passwordMatches } from './passwords.js';
 import { createFlowState, flowOf } from './pkce.js';
 import { redirectTarget } from './redirects.js';
 import { json, optRecord, optString, readBody, requireUser } from './request.js';
-import { validateEmail } from './sign-in.js';
+import { validateEmail } from './validation.js';
 import { hashPassword } from './user-rows.js';
 import { findUserByEmail, findUserById, refreshProviders, userJson } from './users.js';
 
@@ -118,7 +119,7 @@ export async function reauthenticate(ctx: AuthContext, request: Request, facts: 
 /** DELETE /user/identities/{id}: unlink an identity (manual linking must be enabled; one must remain). */
 export async function unlinkIdentity(ctx: AuthContext, request: Request, facts: RequestFacts, identityId: string): Promise<Response> {
     const { user } = await requireUser(ctx, request);
-    if (!ctx.settings.manualLinking) throw notFound('manual_linking_disabled', 'Manual linking is disabled');
+    requireManualLinking(ctx);
     if (user.identities.length <= 1) throw unprocessable('single_identity_not_deletable', 'User must have at least 1 identity after unlinking');
     const identity = user.identities.find((i) => i.id === identityId);
     if (!identity) throw unprocessable('identity_not_found', "Identity doesn't exist");

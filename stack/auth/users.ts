@@ -1,6 +1,7 @@
 // auth.users rows as the auth server reads them, and their JSON as GoTrue serialises a
 // user (identities and MFA factors included).
 import type pg from 'pg';
+import type { GoWebAuthnCredential } from './webauthn.js';
 
 export interface UserRecord {
     id: string;
@@ -60,6 +61,8 @@ export interface FactorRecord {
     secret: string | null;
     phone: string | null;
     last_challenged_at: Date | null;
+    web_authn_credential: GoWebAuthnCredential | null;
+    web_authn_aaguid: string | null;
 }
 
 export interface LoadedUser extends UserRecord {
@@ -93,6 +96,12 @@ export async function findUserByEmail(db: Db, email: string): Promise<LoadedUser
     return withRelations(db, rows[0]);
 }
 
+/** Phone users (stored without "+"), among non-SSO users. */
+export async function findUserByPhone(db: Db, phone: string): Promise<LoadedUser | null> {
+    const { rows } = await db.query<UserRecord>(`select * from auth.users where phone = $1 and is_sso_user = false and aud = 'authenticated' limit 1`, [phone]);
+    return withRelations(db, rows[0]);
+}
+
 const iso = (d: Date | null | undefined) => (d ? d.toISOString() : undefined);
 
 export function identityJson(identity: IdentityRecord): Record<string, unknown> {
@@ -119,6 +128,7 @@ export function factorJson(factor: FactorRecord): Record<string, unknown> {
         updated_at: iso(factor.updated_at),
         last_challenged_at: iso(factor.last_challenged_at),
         phone: factor.phone || undefined,
+        web_authn_aaguid: factor.web_authn_aaguid || undefined,
     };
 }
 

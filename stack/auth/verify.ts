@@ -20,7 +20,7 @@ import {
 import { createFlowState, FLOW_METHOD_BY_TYPE, flowOf, issueAuthCode } from './pkce.js';
 import { redirectTarget } from './redirects.js';
 import { json, optString, readBody } from './request.js';
-import { validateEmail } from './sign-in.js';
+import { validateEmail, validatePhone } from './validation.js';
 import { issueSession, type TokenResponse } from './tokens.js';
 import { findUserByEmail, findUserById, isConfirmed, type LoadedUser, type UserRecord } from './users.js';
 
@@ -142,35 +142,57 @@ async function verifyToken(
     return { kind: 'session', type: found.type, session: await issueSession(ctx, tx, facts, fresh, 'otp', null), user: fresh };
 }
 
+/** Phone verification types: no SMS is ever sent locally, so no phone token exists to match. */
+const PHONE_TYPES = ['sms', 'phone_change'];
+
 function checkType(type: string): EmailType {
     if (!type) throw badRequest('validation_failed', 'Verify requires a verification type');
-    if (type === 'sms' || type === 'phone_change') throw badRequest('phone_provider_disabled', 'Unsupported phone provider');
+    if (PHONE_TYPES.includes(type)) throw badRequest('phone_provider_disabled', 'Unsupported phone provider');
     if (!(EMAIL_TYPES as readonly string[]).includes(type)) throw badRequest('validation_failed', 'Unsupported verification type');
     return type as EmailType;
+}
+
+/** A failed verification: counted against the IP's token_verifications limit, answered alike whatever failed. */
+function invalidToken(ctx: AuthContext, facts: RequestFacts): AuthError {
+    ctx.limits.verify.take(facts.ip);
+    return forbidden('otp_expired', INVALID_TOKEN);
 }
 
 export async function verifyPost(ctx: AuthContext, request: Request, facts: RequestFacts): Promise<Response> {
     if (ctx.limits.verify.exhausted(facts.ip)) throw tooManyRequests('over_request_rate_limit', 'Request rate limit reached');
     const body = await readBody(request, VerifyBody);
-    const type = checkType(body.type);
+    if (!body.type) throw badRequest('validation_failed', 'Verify requires a verification type');
+    const phoneType = PHONE_TYPES.includes(body.type);
+    if (!phoneType) checkType(body.type);
     if ((!body.token && !body.token_hash) || (body.token && body.token_hash)) {
         throw badRequest('validation_failed', 'Verify requires either a token or a token hash');
     }
     let presented: Presented;
     if (body.token) {
-        if (body.phone && !body.email) throw badRequest('phone_provider_disabled', 'Unsupported phone provider');
+        // GoTrue's VerifyParams.Validate: exactly one of phone and email names whose code this is.
+        if (body.phone && !body.email) {
+            validatePhone(body.phone);
+            // The code of an SMS (sms, phone_change), or an email type asked by phone: GoTrue
+            // looks the user up by a number no local token was ever sent to, and fails alike.
+            throw invalidToken(ctx, facts);
+        }
+        if (!body.email || body.phone) throw badRequest('validation_failed', 'Only an email address or phone number should be provided on verify');
         let email: string;
         try {
             email = validateEmail(body.email);
         } catch {
             throw unprocessable('validation_failed', 'Invalid email format');
         }
+        // sms / phone_change with an address: GoTrue looks the user up by an empty phone.
+        if (phoneType) throw invalidToken(ctx, facts);
         // A blank code hashes to sha224(email), which no stored token is; it fails like any wrong code.
         presented = { kind: 'code', hash: tokenHash(email, body.token.trim()), email };
     } else {
         if (body.email || body.phone || body.redirect_to) throw badRequest('validation_failed', 'Only the token_hash and type should be provided');
+        if (phoneType) throw invalidToken(ctx, facts);
         presented = { kind: 'link', hash: body.token_hash };
     }
+    const type = body.type as EmailType;
     const outcome = await transaction(ctx, (tx) => verifyToken(ctx, tx, facts, type, presented, 'session')).catch((error: unknown) => {
         // Failed verifications (guessing) count against the IP's token_verifications limit.
         if (error instanceof AuthError && error.code === 'otp_expired') ctx.limits.verify.take(facts.ip);

@@ -65,6 +65,8 @@ export async function start(workdir: string): Promise<number> {
     // Postgres' output lines go to the log once the logger exists (below).
     let postgresLine: (line: string) => void = () => {};
     const project = openProject(workdir, (line) => postgresLine(line));
+    // What the Supabase CLI warns about in this config.toml (deprecated keys), in its words.
+    for (const warning of project.config.warnings) console.error(warning);
     const running = readStatusFile(project);
     if (running) {
         const state = running.components.stack === 'starting' ? 'is starting' : 'already runs';

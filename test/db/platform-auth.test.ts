@@ -116,7 +116,8 @@ describe('auth tables', () => {
         expect(rows.map((r) => r.relname).sort()).toEqual(
             [
                 'audit_log_entries', 'flow_state', 'identities', 'mfa_amr_claims', 'mfa_challenges', 'mfa_factors',
-                'one_time_tokens', 'refresh_tokens', 'sessions', 'users',
+                'oauth_clients', 'one_time_tokens', 'refresh_tokens', 'sessions', 'users', 'webauthn_challenges',
+                'webauthn_credentials',
             ],
         );
         for (const row of rows) expect(row, row.relname).toMatchObject({ relrowsecurity: true, owner: 'supabase_auth_admin' });

@@ -26,7 +26,7 @@ class NoWebSocket {
 const realtime = { transport: NoWebSocket as unknown as Transport };
 
 /** A project under test/fixtures/auth, or `product`: the repository's own supabase/config.toml. */
-export type AuthFixture = 'confirm-off' | 'confirm-on' | 'hook' | 'limits' | 'signing-keys' | 'verify' | 'redirects' | 'product';
+export type AuthFixture = 'confirm-off' | 'confirm-on' | 'hook' | 'limits' | 'signing-keys' | 'verify' | 'redirects' | 'features' | 'deprecated' | 'product';
 
 export interface MailReader {
     all(): StoredMessage[];
@@ -54,6 +54,8 @@ export interface AuthHarness {
     admin(): SupabaseClient;
     /** Raw request to /auth/v1 + path (from `from`, a loopback IP, when given). */
     fetch(path: string, init?: RequestInit, from?: string): Promise<Response>;
+    /** The Supabase CLI warnings the fixture's config.toml produced at start (config file and [auth]). */
+    readonly warnings: string[];
 }
 
 export interface AuthHarnessOptions {
@@ -69,10 +71,12 @@ export function useAuthService(fixture: AuthFixture, setup?: (db: TestDatabase) 
     let listening: Listening | undefined;
     let close: (() => Promise<void>) | undefined;
     let jwt: JwtKeys | undefined;
+    const warnings: string[] = [];
 
     beforeAll(async () => {
         if (setup) await setup(db);
         const config = loadProjectConfig(fixture === 'product' ? PROJECT_ROOT : path.join(PROJECT_ROOT, 'test/fixtures/auth', fixture));
+        warnings.push(...config.warnings);
         jwt = jwtKeysFromConfig(config);
         let inner: FetchHandler = async () => new Response('starting', { status: 503 });
         const stripPrefix: FetchHandler = async (request, info) => {
@@ -85,7 +89,7 @@ export function useAuthService(fixture: AuthFixture, setup?: (db: TestDatabase) 
             ? createGateway({ routes: { '/auth/v1': (request, info) => inner(request, info) }, keys: await apiKeysFor(jwt), jwt, accessLog: () => {} })
             : stripPrefix;
         listening = await listen(front, { port: 0 });
-        const service = await createAuthService({ dbUrl: db.url, config, jwt, publicUrl: `${listening.url}/auth/v1`, mail: catcher, now });
+        const service = await createAuthService({ dbUrl: db.url, config, jwt, publicUrl: `${listening.url}/auth/v1`, mail: catcher, now, warn: (m) => warnings.push(m) });
         inner = service.handler;
         close = service.close;
     });
@@ -147,6 +151,7 @@ export function useAuthService(fixture: AuthFixture, setup?: (db: TestDatabase) 
                 auth: { persistSession: false, autoRefreshToken: false, detectSessionInUrl: false },
                 realtime,
             }),
+        warnings,
         fetch: (p, init, from) =>
             (from ? fetchFrom(from) : fetch)(`${started().url}/auth/v1${p}`, { ...init, headers: { apikey: LOCAL_ANON_KEY, ...(init?.headers ?? {}) } }),
     };

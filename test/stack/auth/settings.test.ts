@@ -4,7 +4,7 @@ import { authSettingsFromConfig, parseDuration } from '../../../stack/auth/setti
 import { loadProjectConfig, type ProjectConfig } from '../../../stack/config.js';
 import { PROJECT_ROOT } from '../../../stack/paths.js';
 
-const withAuth = (auth: Record<string, unknown>) => ({ project_id: 't', workdir: PROJECT_ROOT, raw: {}, auth }) as unknown as ProjectConfig;
+const withAuth = (auth: Record<string, unknown>) => ({ project_id: 't', workdir: PROJECT_ROOT, raw: {}, warnings: [], auth }) as unknown as ProjectConfig;
 
 describe('auth settings', () => {
     it('read the product config: TOTP on, the commerce hook, autoconfirm', () => {
@@ -14,9 +14,12 @@ describe('auth settings', () => {
         expect(settings.email.autoconfirm).toBe(true);
     });
 
-    it('an unknown key is reported with its name', () => {
-        expect(() => authSettingsFromConfig(withAuth({ enable_sigup: true }))).toThrow(/\[auth\].*enable_sigup/);
-        expect(() => authSettingsFromConfig(withAuth({ rate_limit: { sign_ins: 3 } }))).toThrow(/auth\.rate_limit.*sign_ins/);
+    it('an unknown key is reported with its name and ignored, as Supabase CLI 3.x does', () => {
+        const settings = authSettingsFromConfig(withAuth({ enable_sigup: false, rate_limit: { sign_ins: 3 } }));
+        expect(settings.warnings).toHaveLength(1);
+        expect(settings.warnings[0]).toMatch(/does not recognize and ignores: auth\.enable_sigup, auth\.rate_limit\.sign_ins\./);
+        expect(settings.enableSignup).toBe(true);
+        expect(settings.rateLimit.sign_in_sign_ups).toBe(30);
     });
 
     it('a value of the wrong type is reported with its key', () => {
