@@ -823,6 +823,10 @@ export type Database = {
       };
       custom_access_token_hook: { Args: { event: Json }; Returns: Json };
       expire_reservations: { Args: { p_now?: string }; Returns: Json };
+      extend_payment_deadline: {
+        Args: { p_not_before: string; p_now?: string; p_order_id: string };
+        Returns: string;
+      };
       fail_outbox_message: {
         Args: {
           p_base_delay?: string;
@@ -833,9 +837,55 @@ export type Database = {
         };
         Returns: Json;
       };
+      fail_refund: {
+        Args: { p_error: string; p_refund_id: string };
+        Returns: {
+          amount: number;
+          created_at: string;
+          currency: string;
+          id: string;
+          idempotency_key: string;
+          order_id: string;
+          payment_id: string;
+          reason: string | null;
+          requested_by: string | null;
+          status: Database['public']['Enums']['refund_status'];
+          stripe_refund_id: string | null;
+          updated_at: string;
+        };
+        SetofOptions: {
+          from: '*';
+          to: 'refunds';
+          isOneToOne: true;
+          isSetofReturn: false;
+        };
+      };
       link_stripe_customer: {
         Args: { p_stripe_customer_id: string; p_user_id: string };
         Returns: string;
+      };
+      link_stripe_refund: {
+        Args: { p_refund_id: string; p_stripe_refund_id: string };
+        Returns: {
+          amount: number;
+          created_at: string;
+          currency: string;
+          id: string;
+          idempotency_key: string;
+          order_id: string;
+          payment_id: string;
+          reason: string | null;
+          requested_by: string | null;
+          status: Database['public']['Enums']['refund_status'];
+          stripe_refund_id: string | null;
+          updated_at: string;
+        };
+        SetofOptions: {
+          from: '*';
+          to: 'refunds';
+          isOneToOne: true;
+          isSetofReturn: false;
+        };
       };
       place_order: {
         Args: {
@@ -884,6 +934,8 @@ export type Database = {
           isSetofReturn: false;
         };
       };
+      receive_stripe_event: { Args: { p_event: Json }; Returns: Json };
+      record_stripe_event_failure: { Args: { p_error: string; p_event: Json }; Returns: Json };
       replay_outbox_message: { Args: { p_id: number; p_now?: string }; Returns: Json };
       request_refund: {
         Args: { p_amount: number; p_order_id: string; p_reason?: string };
