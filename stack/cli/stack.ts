@@ -16,6 +16,8 @@ import { listen, type FetchHandler } from '../http.js';
 import { jwtKeysFromConfig } from '../jwt.js';
 import { createMailCatcher } from '../mail/index.js';
 import { createRestService } from '../rest/index.js';
+import { startStripeFake } from '../fakes/stripe/index.js';
+import { localStripeFor } from '../fakes/stripe/local.js';
 import { createScheduler, invokeThroughGateway, jobsFromDatabase } from '../scheduler/index.js';
 import { isSchemaCurrent, openProject, recordSchema, type LocalProject } from './project.js';
 
@@ -34,6 +36,9 @@ export interface StackStatus {
     SECRET_KEY: string;
     JWT_SECRET: string;
     MAILPIT_URL: string;
+    /** The Stripe API the functions use (the local fake's, or https://api.stripe.com) and the webhook secret they verify with. */
+    STRIPE_API_URL?: string;
+    STRIPE_WEBHOOK_SECRET?: string;
     /** Component name → "running" or why it is not. */
     components: Record<string, string>;
 }
@@ -51,9 +56,11 @@ export async function start(workdir: string): Promise<number> {
     const { config } = project;
     const apiPort = config.api.port;
     const mailPort = config.inbucket?.port ?? config.local_smtp.port;
+    const stripe = localStripeFor(config);
     for (const [port, what] of [
         [apiPort, 'the API gateway ([api] port)'],
         [mailPort, 'the mail catcher ([local_smtp] port)'],
+        ...(stripe.kind === 'fake' ? [[stripe.port, 'the Stripe fake ([local_stripe] port)'] as const] : []),
     ] as const) {
         if (!(await isPortFree(port))) {
             throw new StackError(`port ${port} for ${what} on 127.0.0.1 is already in use: stop what uses it (\`npm run stop\` for a stack left running) or set another port in supabase/config.toml`);
@@ -142,6 +149,20 @@ export async function start(workdir: string): Promise<number> {
             stops.push({ name: 'auth', stop: () => auth.close() });
             routes['/auth/v1'] = auth.handler;
         });
+        // Stripe: the local fake (webhooks to the stack's stripe-webhook function, like
+        // `stripe listen --forward-to`), unless the functions' secrets hold a real key.
+        if (stripe.kind === 'fake') {
+            await component('stripe', async () => {
+                const fake = await startStripeFake({
+                    port: stripe.port,
+                    endpoints: [{ url: `${apiUrl}/functions/v1/stripe-webhook`, secret: stripe.webhookSecret }],
+                    log: (entry) => console.error(JSON.stringify({ ...entry, component: 'stripe' })),
+                });
+                stops.push({ name: 'stripe', stop: () => fake.close() });
+            });
+        } else {
+            components.stripe = 'real Stripe (STRIPE_SECRET_KEY in the functions\' secrets): forward webhooks with `stripe listen`';
+        }
         if (config.edge_runtime.enabled === false) {
             components.functions = 'disabled in config.toml ([edge_runtime] enabled = false)';
         } else {
@@ -154,6 +175,7 @@ export async function start(workdir: string): Promise<number> {
                     dbUrl: project.dbUrl,
                     denoDir: path.join(project.localDir, 'deno'),
                     log: (entry) => console.error(JSON.stringify(entry)),
+                    env: stripe.kind === 'fake' ? stripe.functionsEnv : undefined,
                 });
                 stops.push({ name: 'functions', stop: () => functions.close() });
                 routes['/functions/v1'] = functions.handler;
@@ -180,6 +202,8 @@ export async function start(workdir: string): Promise<number> {
             SECRET_KEY: keys.secret,
             JWT_SECRET: jwt.secret,
             MAILPIT_URL: `http://127.0.0.1:${mailPort}`,
+            STRIPE_API_URL: stripe.apiUrl,
+            STRIPE_WEBHOOK_SECRET: stripe.webhookSecret,
             components,
         };
         writeStatus(status);
@@ -253,8 +277,11 @@ function alive(pid: number): boolean {
 
 const ENV_KEYS = ['API_URL', 'DB_URL', 'ANON_KEY', 'SERVICE_ROLE_KEY', 'PUBLISHABLE_KEY', 'SECRET_KEY', 'JWT_SECRET', 'MAILPIT_URL'] as const;
 
+const OPTIONAL_ENV_KEYS = ['STRIPE_API_URL', 'STRIPE_WEBHOOK_SECRET'] as const;
+
 export function renderEnv(status: StackStatus): string {
-    return ENV_KEYS.map((key) => `${key}="${status[key]}"`).join('\n');
+    const optional = OPTIONAL_ENV_KEYS.filter((key) => status[key] !== undefined);
+    return [...ENV_KEYS, ...optional].map((key) => `${key}="${status[key]}"`).join('\n');
 }
 
 export function renderPretty(status: StackStatus): string {
@@ -270,6 +297,8 @@ export function renderPretty(status: StackStatus): string {
         ['service_role key', status.SERVICE_ROLE_KEY],
         ['Publishable key', status.PUBLISHABLE_KEY],
         ['Secret key', status.SECRET_KEY],
+        ...(status.STRIPE_API_URL ? [['Stripe API URL', status.STRIPE_API_URL] as [string, string]] : []),
+        ...(status.STRIPE_WEBHOOK_SECRET ? [['Stripe webhook secret', status.STRIPE_WEBHOOK_SECRET] as [string, string]] : []),
     ];
     const parts: Array<[string, string]> = Object.entries(status.components);
     const width = Math.max(...[...rows, ...parts].map(([k]) => k.length));

@@ -36,6 +36,8 @@ export interface FunctionsServiceOptions {
     log?: (entry: LogEntry) => void;
     /** How long shutdown waits for waitUntil work before killing workers (default 30 s). */
     shutdownGraceMs?: number;
+    /** Variables the stack provides to every function (e.g. the local Stripe fake's URL and keys), over the user secrets. */
+    env?: Record<string, string>;
 }
 
 export interface FunctionsService {
@@ -201,7 +203,7 @@ export async function createFunctionsService(options: FunctionsServiceOptions): 
             if (slot.version !== version) log({ level: 'info', msg: 'code changed: reloading function', function: slot.spec.name });
             retire(slot.worker);
         }
-        const env = { ...denoBaseEnv(options.denoDir), ...userSecrets(options.config, warnOnce), ...platformEnv };
+        const env = { ...denoBaseEnv(options.denoDir), ...userSecrets(options.config, warnOnce), ...options.env, ...platformEnv };
         slot.worker = new Worker(slot.spec, { deno, env, memoryMb, log });
         slot.version = version;
         const worker = slot.worker;

@@ -44,17 +44,21 @@ end;
 $$;
 
 -- ----------------------------------------------------------------------------
--- extend_payment_deadline: Stripe requires a Checkout Session to stay open at least
--- 30 minutes (and at most 24 hours), and the session must expire exactly when the
--- order's reservation does. Before creating a session, the checkout function moves
--- the deadline to at least `p_not_before` (never earlier, never past 24 hours after
--- the order), rounded up to a whole second because Stripe's expires_at is a unix
--- time in seconds. Returns the deadline the session must carry.
+-- extend_payment_deadline: Stripe keeps a Checkout Session open at least 30 minutes
+-- (at most 24 hours), and the session must expire exactly when the order's
+-- reservation does. Before creating a session, the checkout function asks for a
+-- deadline no sooner than `p_not_before` (now + 30 minutes + a margin): a reservation
+-- ending sooner is extended to `p_extend_to` (never past 24 hours after the order),
+-- one that ends later is kept. Either way the deadline becomes a whole second, as
+-- Stripe's expires_at is a unix time in seconds. Concurrent and repeated calls within
+-- the margin see the extended deadline and keep it, so they derive the same session.
+-- Once a payment is attached its deadline is fixed and returned unchanged.
 -- ----------------------------------------------------------------------------
 
 create or replace function public.extend_payment_deadline(
     p_order_id uuid,
     p_not_before timestamptz,
+    p_extend_to timestamptz,
     p_now timestamptz default now()
 )
 returns timestamptz
@@ -66,24 +70,24 @@ declare
     v_order public.orders;
     v_deadline timestamptz;
 begin
-    if p_not_before is null or p_now is null then
-        raise exception using errcode = '22023', message = 'extend_payment_deadline: a deadline and a clock are required';
+    if p_not_before is null or p_extend_to is null or p_now is null or p_extend_to < p_not_before then
+        raise exception using errcode = '22023',
+            message = 'extend_payment_deadline: a clock, a minimum deadline and an extension no earlier than it are required';
     end if;
     select * into v_order from public.orders o where o.id = p_order_id for update;
     if not found then
         raise exception using errcode = 'TB003', message = 'extend_payment_deadline: no such order';
+    end if;
+    if exists (select 1 from public.payments p where p.order_id = p_order_id) then
+        return v_order.expires_at;
     end if;
     if v_order.status <> 'pending_payment' or v_order.expires_at <= p_now then
         raise exception using errcode = 'TB001',
             message = format('extend_payment_deadline: order %s no longer awaits payment (%s, reserved until %s)',
                              v_order.number, v_order.status, v_order.expires_at);
     end if;
-    if exists (select 1 from public.payments p where p.order_id = p_order_id) then
-        raise exception using errcode = 'TB005',
-            message = format('extend_payment_deadline: order %s already has a payment, whose deadline is fixed', v_order.number);
-    end if;
 
-    v_deadline := greatest(v_order.expires_at, p_not_before);
+    v_deadline := case when v_order.expires_at < p_not_before then p_extend_to else v_order.expires_at end;
     v_deadline := date_trunc('second', v_deadline)
         + case when v_deadline > date_trunc('second', v_deadline) then interval '1 second' else interval '0' end;
     if v_deadline > v_order.created_at + interval '24 hours' then
@@ -100,8 +104,8 @@ begin
 end;
 $$;
 
-revoke execute on function public.extend_payment_deadline(uuid, timestamptz, timestamptz) from public, anon, authenticated;
-grant execute on function public.extend_payment_deadline(uuid, timestamptz, timestamptz) to service_role;
+revoke execute on function public.extend_payment_deadline(uuid, timestamptz, timestamptz, timestamptz) from public, anon, authenticated;
+grant execute on function public.extend_payment_deadline(uuid, timestamptz, timestamptz, timestamptz) to service_role;
 
 -- ----------------------------------------------------------------------------
 -- receive_stripe_event: the webhook's entry point. apply_stripe_event, plus:
