@@ -824,7 +824,7 @@ export type Database = {
       custom_access_token_hook: { Args: { event: Json }; Returns: Json };
       expire_reservations: { Args: { p_now?: string }; Returns: Json };
       extend_payment_deadline: {
-        Args: { p_not_before: string; p_now?: string; p_order_id: string };
+        Args: { p_extend_to: string; p_not_before: string; p_now?: string; p_order_id: string };
         Returns: string;
       };
       fail_outbox_message: {

@@ -74,4 +74,3 @@ export function stripeFailure(error: unknown, details?: Record<string, unknown>)
     throw error;
 }
 
-export { Stripe };

@@ -26,6 +26,7 @@ const KEEP_MS = 24 * 3600 * 1000;
 
 export class IdempotencyKeys {
     private readonly entries = new Map<string, Entry>();
+    private calls = 0;
 
     constructor(private readonly now: () => number) {}
 
@@ -37,6 +38,7 @@ export class IdempotencyKeys {
         if (key.length > 255) return invalid('Idempotency-Key must be at most 255 characters long.', 'Idempotency-Key');
         const id = `${account}\0${key}`;
         const now = this.now();
+        if (++this.calls % 1_000 === 0) this.forgetExpired(now);
         let entry = this.entries.get(id);
         if (entry && now - entry.savedAt > KEEP_MS) {
             this.entries.delete(id);
@@ -57,5 +59,10 @@ export class IdempotencyKeys {
                 else this.entries.delete(id);
             },
         };
+    }
+
+    /** A long-running local stack keeps only what Stripe would (24 hours of keys). */
+    private forgetExpired(now: number): void {
+        for (const [id, entry] of this.entries) if (entry.response && now - entry.savedAt > KEEP_MS) this.entries.delete(id);
     }
 }

@@ -38,6 +38,8 @@ export interface WebhookDeliveryOptions {
 /** Stripe's retry schedule shortened for local work: 1 s, 5 s, 30 s, 2 min, 10 min, 30 min, 1 h. */
 export const LOCAL_RETRY_DELAYS_MS = [1_000, 5_000, 30_000, 120_000, 600_000, 1_800_000, 3_600_000];
 
+const MAX_LOGGED_ATTEMPTS = 10_000;
+
 export class WebhookDeliveries {
     readonly attempts: DeliveryAttempt[] = [];
     private readonly pending = new Set<Promise<void>>();
@@ -141,6 +143,8 @@ export class WebhookDeliveries {
             record.error = (error as Error).message;
         }
         this.attempts.push(record);
+        // The delivery log of a long-running stack keeps the recent attempts only.
+        if (this.attempts.length > MAX_LOGGED_ATTEMPTS) this.attempts.splice(0, this.attempts.length - MAX_LOGGED_ATTEMPTS);
         const ok = record.status !== undefined && record.status < 300 && record.status >= 200;
         this.options.log?.({
             level: ok ? 'info' : 'warn',

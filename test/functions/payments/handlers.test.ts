@@ -5,6 +5,7 @@
 // an event whose apply fails and is applied later.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LOCAL_STRIPE_SECRET_KEY } from '../../../stack/fakes/stripe/index.js';
+import { isErrorCode } from '../../../sdk/src/contract/index.ts';
 import { handle as checkout, type CheckoutDeps } from '../../../functions/checkout/handler.ts';
 import { createDb, type Db } from '../../../functions/_shared/db.ts';
 import { createLogger } from '../../../functions/_shared/log.ts';
@@ -80,6 +81,20 @@ describe('checkout input', () => {
         const { status, body } = await checkoutAs(await stack.customer(), { mode: 'payment_intent', idempotency_key: key(), items: [] });
         expect(status).toBe(422);
         expect(body.code).toBe('empty_cart');
+    });
+
+    it('refuses an empty cart with a 4xx contract code before Stripe is called, writing nothing', async () => {
+        const ada = await stack.customer();
+        const { data: cart } = await stack.service().from('carts').insert({ user_id: ada.userId }).select('id').single();
+        const before = await snapshot(stack.db);
+        const intents = stack.stripe.account.paymentIntents.size;
+        const { status, body } = await checkoutAs(ada, { mode: 'payment_intent', idempotency_key: key(), cart_id: cart!.id });
+        // place_order decides the code (TB007 → empty_cart, 422, with the shop limits change).
+        expect(status).toBeGreaterThanOrEqual(400);
+        expect(status).toBeLessThan(500);
+        expect(isErrorCode(body.code)).toBe(true);
+        expect(await snapshot(stack.db)).toEqual(before);
+        expect(stack.stripe.account.paymentIntents.size).toBe(intents);
     });
 
     it('refuses the anon key (no user) with 401 unauthenticated', async () => {

@@ -124,6 +124,8 @@ describe('the declared schedule and the call through the gateway', () => {
     afterAll(() => gateway?.close());
 
     it('reads enabled jobs from scheduler.jobs and calls the function as service_role with the body', async () => {
+        // This database's own schedule: without the jobs the project's migrations declare.
+        await db.query('delete from scheduler.jobs');
         await db.query(
             `insert into scheduler.jobs (name, schedule, function_name, body, enabled)
              values ('erp-sync', '*/5 * * * *', 'erp-sync', '{"batch": 50}', true),
