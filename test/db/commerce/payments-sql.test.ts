@@ -4,6 +4,7 @@
 // failed.
 import { beforeAll, describe, expect, it } from 'vitest';
 import { useTestDatabase, type TestUser } from '../../harness/db.js';
+import { HANDLED_EVENT_TYPES } from '../../../functions/_shared/stripe-events.ts';
 import { applyEvent, createShop, createStaff, paidOrder, placeOrder, stripeEvent, stripeId, type Shop, type Staff } from '../../harness/commerce-shop.js';
 
 const db = useTestDatabase();
@@ -86,6 +87,16 @@ describe('matching events to orders', () => {
         const order = await placeOrder(db, await customer(), line());
         const result = await applyEvent(db, stripeEvent('payment_intent.succeeded', { orderId: order.id, paymentIntent: stripeId('pi'), amount: Number(order.total_amount) }));
         expect(result).toMatchObject({ status: 'applied', order_id: order.id });
+    });
+});
+
+describe('the event types reconcile asks Stripe for', () => {
+    it('are all handled by apply_stripe_event (none is "not handled")', async () => {
+        for (const type of HANDLED_EVENT_TYPES) {
+            const event = { ...stripeEvent('customer.created'), id: stripeId('evt'), type };
+            expect(await applyEvent(db, event), type).toMatchObject({ status: 'ignored', reason: 'no order for this event' });
+        }
+        expect(await applyEvent(db, { ...stripeEvent('customer.created'), id: stripeId('evt') })).toMatchObject({ reason: 'event type not handled' });
     });
 });
 
