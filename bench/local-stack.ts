@@ -41,27 +41,29 @@ export interface Running {
     stop(): Promise<void>;
 }
 
-/** `npm start` for the workdir, in its own process group; resolves when it is ready. */
+/**
+ * `npm start` for the workdir, in its own process group; resolves when it is ready. The
+ * stack's log goes to <workdir>/stack.log, as `npm start > stack.log 2>&1` would: a pipe
+ * read by this process would slow the stack down (writes to a pipe block on Linux), and
+ * that would be measured as the stack's own cost.
+ */
 export async function startStack(workdir: string): Promise<Running> {
     const started = performance.now();
+    const logFile = path.join(workdir, 'stack.log');
+    const log = fs.openSync(logFile, 'w');
     const child = spawn(path.join(PROJECT_ROOT, 'node_modules', '.bin', 'tsx'), ['stack/cli/main.ts', 'start', '--workdir', workdir], {
         cwd: PROJECT_ROOT,
-        stdio: ['ignore', 'ignore', 'pipe'],
+        stdio: ['ignore', 'ignore', log],
         detached: true,
     });
-    let stderr = '';
-    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-    await new Promise<void>((resolve, reject) => {
-        child.stderr!.on('data', (chunk: Buffer) => {
-            stderr += chunk.toString();
-            if (/ready in \d+ ms/.test(stderr)) resolve();
-        });
-        child.once('exit', () => reject(new Error(`the stack exited before ready:\n${stderr}`)));
-    });
+    fs.closeSync(log);
+    let exitedEarly = false;
+    const exited = new Promise<void>((resolve) => child.once('exit', () => ((exitedEarly = true), resolve())));
+    while (!/ready in \d+ ms/.test(fs.readFileSync(logFile, 'utf8'))) {
+        if (exitedEarly) throw new Error(`the stack exited before ready:\n${fs.readFileSync(logFile, 'utf8')}`);
+        await new Promise((resolve) => setTimeout(resolve, 50));
+    }
     const readyMs = performance.now() - started;
-    // From here on the stack's log (one access-log line per request) is drained, not kept.
-    child.stderr!.removeAllListeners('data');
-    child.stderr!.resume();
     return {
         child,
         readyMs,

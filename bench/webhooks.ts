@@ -15,6 +15,7 @@ import Stripe from 'stripe';
 import { insertAuthUser } from '../stack/auth/user-rows.js';
 import { createPgPool } from '../stack/db/connect.js';
 import { LOCAL_STRIPE_WEBHOOK_SECRET } from '../stack/fakes/stripe/index.js';
+import { descendants, programName } from '../test/harness/processes.js';
 import { makeWorkdir, startStack } from './local-stack.js';
 import { percentile } from './stats.js';
 
@@ -35,7 +36,7 @@ interface Result {
 }
 
 /** Orders awaiting payment, each with a PaymentIntent attached (three per customer: the shop's unpaid-order limit). */
-async function pendingOrders(pool: pg.Pool, count: number, variantId: string): Promise<Array<{ id: string; total: number; paymentIntent: string }>> {
+async function pendingOrders(pool: pg.Pool, count: number, variants: string[]): Promise<Array<{ id: string; total: number; paymentIntent: string }>> {
     const orders: Array<{ id: string; total: number; paymentIntent: string }> = [];
     const client = await pool.connect();
     try {
@@ -46,7 +47,7 @@ async function pendingOrders(pool: pg.Pool, count: number, variantId: string): P
             await client.query(`select set_config('request.jwt.claims', $1, true)`, [JSON.stringify({ sub: user, role: 'authenticated', aal: 'aal1' })]);
             const { rows } = await client.query<{ id: string; total_amount: string }>('select id, total_amount from public.place_order($1, p_items => $2::jsonb)', [
                 randomUUID(),
-                JSON.stringify([{ variant_id: variantId, quantity: 1 }]),
+                JSON.stringify([{ variant_id: variants[i % variants.length], quantity: 1 }]),
             ]);
             const paymentIntent = `pi_bench${randomUUID().replaceAll('-', '').slice(0, 20)}`;
             await client.query('select public.attach_payment($1, $2)', [rows[0]!.id, paymentIntent]);
@@ -89,6 +90,30 @@ function eventsFor(orders: Array<{ id: string; total: number; paymentIntent: str
     });
 }
 
+/**
+ * CPU time (ms) used so far by the stack's long-lived processes: the Node stack (gateway,
+ * functions supervisor) and the Deno workers. (PostgreSQL backends come and go with their
+ * connections, so their CPU cannot be summed this way.) Divided by the events of a run,
+ * it is the stack's cost per event whatever else the machine is doing.
+ */
+function stackCpu(root: number): Record<'node' | 'deno', number> {
+    const ticks = (pid: number) => {
+        try {
+            const fields = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+            return Number(fields[11]) + Number(fields[12]); // utime + stime, in clock ticks (100 per second)
+        } catch {
+            return 0;
+        }
+    };
+    const cpu = { node: ticks(root) * 10, deno: 0 };
+    for (const [pid, command] of descendants(root)) {
+        const program = programName(command);
+        if (program === 'deno') cpu.deno += ticks(pid) * 10;
+        else if (program.startsWith('node')) cpu.node += ticks(pid) * 10;
+    }
+    return cpu;
+}
+
 /** Runs `send` over the payloads with `concurrency` senders; latency per event. */
 async function drive(payloads: string[], concurrency: number, send: (payload: string) => Promise<string>): Promise<Result> {
     const latencies: number[] = [];
@@ -108,7 +133,7 @@ async function drive(payloads: string[], concurrency: number, send: (payload: st
     return { events: payloads.length, seconds: (performance.now() - started) / 1000, latencies, statuses };
 }
 
-function report(label: string, r: Result): void {
+function report(label: string, r: Result, cpu?: Record<string, number>): void {
     const rate = r.events / r.seconds;
     const statuses = Object.entries(r.statuses)
         .map(([k, v]) => `${k}×${v}`)
@@ -116,6 +141,10 @@ function report(label: string, r: Result): void {
     console.log(
         `${label.padEnd(34)} ${rate.toFixed(0).padStart(6)} events/s   p50 ${percentile(r.latencies, 50).toFixed(2).padStart(7)} ms   p99 ${percentile(r.latencies, 99).toFixed(2).padStart(7)} ms   (${statuses})`,
     );
+    if (cpu) {
+        const per = Object.entries(cpu).map(([kind, ms]) => `${kind} ${(ms / r.events).toFixed(2)}`);
+        console.log(`${''.padEnd(34)} CPU ms per event: ${per.join(', ')}`);
+    }
 }
 
 async function main(): Promise<void> {
@@ -123,12 +152,15 @@ async function main(): Promise<void> {
     const stack = await startStack(dir);
     const pool = createPgPool({ connectionString: dbUrl, max: 60 });
     try {
+        // 50 variants, so that paying orders does not queue on one stock row (one hot
+        // product would: every capture moves its on_hand).
         const { rows } = await pool.query<{ id: string }>(
             `insert into public.product_variants (product_id, sku, name, price_amount, currency)
-             values ((select id from public.products where active limit 1), 'BENCH-WEBHOOK', 'Bench', 2500, 'EUR') returning id`,
+             select (select id from public.products where active limit 1), 'BENCH-WEBHOOK-' || g, 'Bench ' || g, 2500, 'EUR'
+             from generate_series(1, 50) g returning id`,
         );
-        const variantId = rows[0]!.id;
-        await pool.query('insert into public.inventory_levels (variant_id, on_hand) values ($1, 1000000)', [variantId]);
+        const variants = rows.map((r) => r.id);
+        await pool.query('insert into public.inventory_levels (variant_id, on_hand) select unnest($1::uuid[]), 1000000', [variants]);
 
         // Signed before the clock starts (a signature stays valid for 300 s), as Stripe signs before sending.
         const signatures = new Map<string, string>();
@@ -154,18 +186,24 @@ async function main(): Promise<void> {
         };
 
         // Warm-up: the Deno worker starts, the pools fill.
-        await drive(await sign(eventsFor(await pendingOrders(pool, 30, variantId))), 10, viaGateway);
+        await drive(await sign(eventsFor(await pendingOrders(pool, 30, variants))), 10, viaGateway);
 
         console.log(
             `stripe-webhook on ${os.cpus().length} cores (load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}), Node ${process.version}; ${EVENTS} events per run (one third pay an order)`,
         );
+        const measured = async (label: string, payloads: string[], concurrency: number, send: (payload: string) => Promise<string>) => {
+            const before = stackCpu(stack.child.pid!);
+            const result = await drive(payloads, concurrency, send);
+            const after = stackCpu(stack.child.pid!);
+            report(label, result, send === viaGateway ? { node: after.node - before.node, deno: after.deno - before.deno } : undefined);
+        };
         for (const concurrency of LEVELS) {
-            const payloads = await sign(eventsFor(await pendingOrders(pool, Math.ceil(EVENTS / 3), variantId)));
-            report(`gateway → Deno, ${concurrency} sender${concurrency > 1 ? 's' : ''}`, await drive(payloads, concurrency, viaGateway));
+            const payloads = await sign(eventsFor(await pendingOrders(pool, Math.ceil(EVENTS / 3), variants)));
+            await measured(`gateway → Deno, ${concurrency} sender${concurrency > 1 ? 's' : ''}`, payloads, concurrency, viaGateway);
         }
         for (const concurrency of LEVELS) {
-            const payloads = eventsFor(await pendingOrders(pool, Math.ceil(EVENTS / 3), variantId));
-            report(`apply_stripe_event in SQL, ${concurrency} conn.`, await drive(payloads, concurrency, inSql));
+            const payloads = eventsFor(await pendingOrders(pool, Math.ceil(EVENTS / 3), variants));
+            await measured(`apply_stripe_event in SQL, ${concurrency} conn.`, payloads, concurrency, inSql);
         }
     } finally {
         await pool.end();
