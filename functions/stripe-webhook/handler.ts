@@ -6,7 +6,7 @@
 // answered 2xx — including types nobody handles and events the SQL API rejects (an
 // amount or currency that does not match the order: recorded, never paid) — unless it
 // could not even be recorded, which is 503 so that Stripe retries.
-import type Stripe from 'stripe';
+import Stripe from 'stripe';
 import { z } from 'zod';
 import { apiError } from '../_shared/errors.ts';
 import { json, toResponse } from '../_shared/http.ts';
@@ -52,8 +52,10 @@ export async function handle(request: Request, deps: WebhookDeps): Promise<Respo
                 deps.now().getTime(),
             );
         } catch (error) {
+            // The SDK checks the signature first, then parses: a signed body that is not JSON is not a signature problem.
+            if (!(error instanceof Stripe.errors.StripeSignatureVerificationError)) throw apiError('invalid_argument', 'The signed body is not JSON');
             log.warn('stripe signature refused', { error });
-            throw apiError('invalid_signature', (error as Error).message.split('\n')[0]!);
+            throw apiError('invalid_signature', error.message.split('\n')[0]!);
         }
         const envelope = EventEnvelope.safeParse(event);
         if (!envelope.success) throw apiError('invalid_argument', 'The signed body is not a Stripe event', { issues: envelope.error.issues.map((i) => i.path.join('.')) });

@@ -209,6 +209,12 @@ describe('stripe-webhook', () => {
         expect(fresh.status).toBe(200);
     });
 
+    it('answers a correctly signed body that is not JSON 400 invalid_argument', async () => {
+        const signed = await signEvent('{"id": "evt_1", oops', stack.webhookSecret);
+        const answer = await post((r) => webhook(r, webhookDeps()), signed.payload, { 'stripe-signature': signed.signature });
+        expect(answer).toMatchObject({ status: 400, body: { code: 'invalid_argument' } });
+    });
+
     it('answers 503 when the event cannot be recorded (database unreachable)', async () => {
         const down = createDb('postgresql://postgres:postgres@127.0.0.1:9/postgres');
         try {
