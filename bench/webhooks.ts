@@ -35,14 +35,14 @@ interface Result {
     statuses: Record<string, number>;
 }
 
-/** Orders awaiting payment, each with a PaymentIntent attached (three per customer: the shop's unpaid-order limit). */
+/** Orders awaiting payment, each with a PaymentIntent attached (two per customer: shops limit unpaid orders per customer). */
 async function pendingOrders(pool: pg.Pool, count: number, variants: string[]): Promise<Array<{ id: string; total: number; paymentIntent: string }>> {
     const orders: Array<{ id: string; total: number; paymentIntent: string }> = [];
     const client = await pool.connect();
     try {
         let user = '';
         for (let i = 0; i < count; i++) {
-            if (i % 3 === 0) user = (await insertAuthUser(client, { email: `bench-${randomUUID().slice(0, 12)}@bench.test`, password: null })).id;
+            if (i % 2 === 0) user = (await insertAuthUser(client, { email: `bench-${randomUUID().slice(0, 12)}@bench.test`, password: null })).id;
             await client.query('begin');
             await client.query(`select set_config('request.jwt.claims', $1, true)`, [JSON.stringify({ sub: user, role: 'authenticated', aal: 'aal1' })]);
             const { rows } = await client.query<{ id: string; total_amount: string }>('select id, total_amount from public.place_order($1, p_items => $2::jsonb)', [

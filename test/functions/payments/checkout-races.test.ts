@@ -56,10 +56,10 @@ describe('one new user checking out several orders at once', () => {
         const buyer = await stack.customer('many');
         const answers = await concurrently(
             buyer,
-            [0, 1, 2].map((variant) => ({ mode: 'payment_intent', idempotency_key: key(), items: [{ variant_id: shop.variants[variant]!.id, quantity: 1 }] })),
+            [0, 1].map((variant) => ({ mode: 'payment_intent', idempotency_key: key(), items: [{ variant_id: shop.variants[variant]!.id, quantity: 1 }] })),
         );
-        expect(answers.map((a) => a.status)).toEqual([200, 200, 200]);
-        expect(new Set(answers.map((a) => a.body.order_id)).size).toBe(3);
+        expect(answers.map((a) => a.status)).toEqual([200, 200]);
+        expect(new Set(answers.map((a) => a.body.order_id)).size).toBe(2);
         expect(stripeCustomersOf(buyer.userId)).toHaveLength(1);
         const customer = stripeCustomersOf(buyer.userId)[0]!.id;
         for (const answer of answers) expect(stack.stripe.account.paymentIntents.get(answer.body.payment_intent_id!)!.customer).toBe(customer);

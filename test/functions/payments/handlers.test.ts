@@ -105,9 +105,14 @@ describe('checkout input', () => {
 
     it('answers a sold-out line 409 insufficient_stock, with no order and nothing at Stripe', async () => {
         const ada = await stack.customer();
+        const [scarce] = await stack.db.query<{ id: string }>(
+            `insert into public.product_variants (product_id, sku, name, price_amount, currency) values ($1, $2, 'Scarce', 5000, 'EUR') returning id`,
+            [shop.productId, `SCARCE-${key()}`],
+        );
+        await stack.db.query('insert into public.inventory_levels (variant_id, on_hand) values ($1, 1)', [scarce!.id]);
         const before = await snapshot(stack.db);
         const intents = stack.stripe.account.paymentIntents.size;
-        const { status, body } = await checkoutAs(ada, { mode: 'payment_intent', idempotency_key: key(), items: [{ variant_id: shop.variants[2]!.id, quantity: 101 }] });
+        const { status, body } = await checkoutAs(ada, { mode: 'payment_intent', idempotency_key: key(), items: [{ variant_id: scarce!.id, quantity: 2 }] });
         expect(status).toBe(409);
         expect(body.code).toBe('insufficient_stock');
         expect(await snapshot(stack.db)).toEqual(before);
