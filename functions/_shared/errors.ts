@@ -3,7 +3,8 @@
 // `codeForSqlState`; a database that cannot be reached → 503 unavailable.
 import type { z } from 'zod';
 import { codeForSqlState, ERROR_STATUS, type ErrorCode } from '../../sdk/src/contract/errors.ts';
-import { HttpError } from './http.ts';
+import { HttpError, toResponse } from './http.ts';
+import type { Logger } from './log.ts';
 
 export function apiError(code: ErrorCode, message: string, details?: unknown): HttpError {
     return new HttpError(ERROR_STATUS[code], code, message, details);
@@ -25,12 +26,25 @@ export function sqlFailure(error: { code?: string; message?: string }): HttpErro
     return apiError(code, (error.message ?? code).replace(/^[a-z_]+: /, ''));
 }
 
+const CONNECTION_LOST = /connection terminated|connection (?:closed|ended)|timeout exceeded when trying to connect|encountered a connection error/i;
+
 /**
  * True when an error means the database could not do the work now (not a bug): no
- * connection, shutting down, out of resources, a deadlock or a lock/statement timeout.
+ * connection (a socket error, a connection lost), shutting down, out of resources, a
+ * deadlock or a lock/statement timeout.
  */
 export function isDatabaseUnavailable(error: unknown): boolean {
-    const code = (error as { code?: unknown } | null)?.code;
-    if (typeof code !== 'string' || !/^[0-9A-Z]{5}$/.test(code)) return true; // ECONNREFUSED, "Connection terminated", pool timeouts
-    return /^(08|53|57)/.test(code) || ['40001', '40P01', '55P03'].includes(code);
+    const { code, message } = (error ?? {}) as { code?: unknown; message?: unknown };
+    if (typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code)) return /^(08|53|57)/.test(code) || ['40001', '40P01', '55P03'].includes(code);
+    if (typeof code === 'string' && /^E[A-Z]+$/.test(code)) return true; // ECONNREFUSED, ECONNRESET, ETIMEDOUT …
+    return typeof message === 'string' && CONNECTION_LOST.test(message);
+}
+
+/** The answer to whatever a handler throws: an HttpError as it is, a database outage 503 `unavailable`, anything else 500 `internal` (logged). */
+export function errorResponse(error: unknown, log: Logger): Response {
+    if (!(error instanceof HttpError) && isDatabaseUnavailable(error)) {
+        log.error('database unavailable', { error });
+        return toResponse(apiError('unavailable', 'The shop is briefly unavailable; retry the same request'), log);
+    }
+    return toResponse(error, log);
 }

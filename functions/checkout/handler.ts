@@ -18,8 +18,8 @@ import {
 } from '../../sdk/src/contract/index.ts';
 import { signedInUser } from '../_shared/caller.ts';
 import type { Db } from '../_shared/db.ts';
-import { apiError, isDatabaseUnavailable, parseInput, sqlFailure } from '../_shared/errors.ts';
-import { HttpError, json, preflight, readJson, toResponse } from '../_shared/http.ts';
+import { apiError, errorResponse, parseInput, sqlFailure } from '../_shared/errors.ts';
+import { HttpError, json, preflight, readJson } from '../_shared/http.ts';
 import type { Logger } from '../_shared/log.ts';
 import { stripeFailure } from '../_shared/stripe.ts';
 import type { UserClientFactory } from '../_shared/user-client.ts';
@@ -73,11 +73,7 @@ export async function handle(request: Request, deps: CheckoutDeps): Promise<Resp
         orderLog.info('checkout ready', { mode: response.mode });
         return json(response);
     } catch (error) {
-        if (!(error instanceof HttpError) && isDatabaseUnavailable(error)) {
-            log.error('database unavailable', { error });
-            return toResponse(apiError('unavailable', 'The shop is briefly unavailable; retry the same request'), log);
-        }
-        return toResponse(error, log);
+        return errorResponse(error, log);
     }
 }
 

@@ -12,8 +12,8 @@ import type Stripe from 'stripe';
 import { z } from 'zod';
 import { serviceRole } from '../_shared/caller.ts';
 import type { Db } from '../_shared/db.ts';
-import { parseInput } from '../_shared/errors.ts';
-import { json, preflight, readJson, toResponse } from '../_shared/http.ts';
+import { errorResponse, parseInput } from '../_shared/errors.ts';
+import { json, preflight, readJson } from '../_shared/http.ts';
 import type { Logger } from '../_shared/log.ts';
 import { applyStripeEvent, HANDLED_EVENT_TYPES, type ApplyOutcome } from '../_shared/stripe-events.ts';
 import { stripeFailure } from '../_shared/stripe.ts';
@@ -60,7 +60,7 @@ export async function handle(request: Request, deps: ReconcileDeps): Promise<Res
         });
         return json(report);
     } catch (error) {
-        return toResponse(error, log);
+        return errorResponse(error, log);
     }
 }
 

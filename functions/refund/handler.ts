@@ -6,8 +6,8 @@
 // scheduled stripe-outbox job sends it later. Stripe's events confirm it.
 import { RefundRequest, type RefundResponse } from '../../sdk/src/contract/index.ts';
 import { signedInUser } from '../_shared/caller.ts';
-import { apiError, isDatabaseUnavailable, parseInput, sqlFailure } from '../_shared/errors.ts';
-import { HttpError, json, preflight, readJson, toResponse } from '../_shared/http.ts';
+import { apiError, errorResponse, parseInput, sqlFailure } from '../_shared/errors.ts';
+import { json, preflight, readJson } from '../_shared/http.ts';
 import type { UserClientFactory } from '../_shared/user-client.ts';
 import { runStripeOutbox, type StripeOutboxDeps } from '../stripe-outbox/worker.ts';
 
@@ -55,10 +55,6 @@ export async function handle(request: Request, deps: RefundDeps): Promise<Respon
         const row = rows[0]!;
         return json({ ...row, amount: Number(row.amount) } satisfies RefundResponse);
     } catch (error) {
-        if (!(error instanceof HttpError) && isDatabaseUnavailable(error)) {
-            log.error('database unavailable', { error });
-            return toResponse(apiError('unavailable', 'The shop is briefly unavailable; retry'), log);
-        }
-        return toResponse(error, log);
+        return errorResponse(error, log);
     }
 }

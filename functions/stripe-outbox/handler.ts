@@ -2,8 +2,8 @@
 // outbox topics — refunds to create, payments to cancel. See worker.ts.
 import { z } from 'zod';
 import { serviceRole } from '../_shared/caller.ts';
-import { parseInput } from '../_shared/errors.ts';
-import { json, preflight, readJson, toResponse } from '../_shared/http.ts';
+import { errorResponse, parseInput } from '../_shared/errors.ts';
+import { json, preflight, readJson } from '../_shared/http.ts';
 import { runStripeOutbox, STRIPE_TOPICS, type StripeOutboxDeps } from './worker.ts';
 
 const Input = z
@@ -23,6 +23,6 @@ export async function handle(request: Request, deps: StripeOutboxDeps): Promise<
         const processed = await runStripeOutbox({ ...deps, log }, { topics: input.topics, limit: input.batch, worker: `stripe-outbox:${request.headers.get('x-request-id') ?? 'run'}` });
         return json({ processed });
     } catch (error) {
-        return toResponse(error, log);
+        return errorResponse(error, log);
     }
 }

@@ -8,8 +8,8 @@
 // could not even be recorded, which is 503 so that Stripe retries.
 import Stripe from 'stripe';
 import { z } from 'zod';
-import { apiError } from '../_shared/errors.ts';
-import { json, toResponse } from '../_shared/http.ts';
+import { apiError, errorResponse } from '../_shared/errors.ts';
+import { json } from '../_shared/http.ts';
 import type { Logger } from '../_shared/log.ts';
 import { applyStripeEvent } from '../_shared/stripe-events.ts';
 import type { Db } from '../_shared/db.ts';
@@ -65,6 +65,6 @@ export async function handle(request: Request, deps: WebhookDeps): Promise<Respo
         log[level]('stripe event', { event_id: id, type, status: outcome.status, order_id: outcome.order_id, reason: outcome.reason });
         return json({ received: true, ...outcome });
     } catch (error) {
-        return toResponse(error, log);
+        return errorResponse(error, log);
     }
 }
