@@ -8,79 +8,18 @@
 // recovery).
 //
 // Runs the real project (supabase/config.toml, migrations, seed) from a temporary copy on
-// free ports, plus one fixture function, so it never touches 54321/54322/54324 or .local/.
+// free ports (bench/local-stack.ts), plus one fixture function, so it never touches
+// 54321–54330 or .local/.
 //   npm run bench:stack
-import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { parse, stringify } from 'smol-toml';
-import { freePort } from '../stack/db/cluster.js';
 import { LOCAL_PUBLISHABLE_KEY, LOCAL_SECRET_KEY } from '../stack/keys.js';
 import { PROJECT_ROOT } from '../stack/paths.js';
 import { descendants, programName } from '../test/harness/processes.js';
+import { makeWorkdir, startStack } from './local-stack.js';
 
 const WARM_SAMPLES = 30;
-
-async function makeWorkdir(): Promise<{ dir: string; apiUrl: string }> {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tillbase-bench-'));
-    fs.chmodSync(dir, 0o755);
-    const source = path.join(PROJECT_ROOT, 'supabase');
-    const target = path.join(dir, 'supabase');
-    fs.mkdirSync(target);
-    fs.cpSync(path.join(source, 'migrations'), path.join(target, 'migrations'), { recursive: true });
-    if (fs.existsSync(path.join(source, 'seed.sql'))) fs.copyFileSync(path.join(source, 'seed.sql'), path.join(target, 'seed.sql'));
-    const config = parse(fs.readFileSync(path.join(source, 'config.toml'), 'utf8')) as Record<string, Record<string, unknown>>;
-    const api = await freePort();
-    config.api = { ...config.api, port: api };
-    config.db = { ...config.db, port: await freePort() };
-    config.local_smtp = { ...config.local_smtp, port: await freePort() };
-    const functions = (config.functions ?? {}) as Record<string, Record<string, unknown>>;
-    for (const fn of Object.values(functions)) {
-        for (const key of ['entrypoint', 'import_map']) if (typeof fn[key] === 'string') fn[key] = path.resolve(source, fn[key] as string);
-    }
-    functions['bench-hello'] = { entrypoint: path.join(PROJECT_ROOT, 'test', 'fixtures', 'functions', 'hello', 'index.ts'), verify_jwt: false };
-    config.functions = functions;
-    fs.writeFileSync(path.join(target, 'config.toml'), stringify(config));
-    return { dir, apiUrl: `http://127.0.0.1:${api}` };
-}
-
-interface Running {
-    child: ChildProcess;
-    readyMs: number;
-    stop(): Promise<void>;
-}
-
-async function startStack(workdir: string): Promise<Running> {
-    const started = performance.now();
-    const child = spawn(path.join(PROJECT_ROOT, 'node_modules', '.bin', 'tsx'), ['stack/cli/main.ts', 'start', '--workdir', workdir], {
-        cwd: PROJECT_ROOT,
-        stdio: ['ignore', 'ignore', 'pipe'],
-        detached: true,
-    });
-    let stderr = '';
-    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-    await new Promise<void>((resolve, reject) => {
-        child.stderr!.on('data', (chunk: Buffer) => {
-            stderr += chunk.toString();
-            if (/ready in \d+ ms/.test(stderr)) resolve();
-        });
-        child.once('exit', () => reject(new Error(`the stack exited before ready:\n${stderr}`)));
-    });
-    const readyMs = performance.now() - started;
-    return {
-        child,
-        readyMs,
-        stop: async () => {
-            process.kill(-child.pid!, 'SIGINT');
-            await exited;
-            // The stack's children finish their own shutdown right after.
-            const deadline = Date.now() + 30_000;
-            while (descendants(child.pid!).size && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
-        },
-    };
-}
-
 
 function rssOf(pid: number): number {
     try {
@@ -134,7 +73,9 @@ async function postgresRecoveryMs(dir: string, apiUrl: string): Promise<number> 
     }
 }
 
-const { dir, apiUrl } = await makeWorkdir();
+const { dir, apiUrl } = await makeWorkdir({
+    'bench-hello': { entrypoint: path.join(PROJECT_ROOT, 'test', 'fixtures', 'functions', 'hello', 'index.ts'), verify_jwt: false },
+});
 try {
     const cold = await startStack(dir);
     const components = (JSON.parse(fs.readFileSync(path.join(dir, '.local', 'stack.json'), 'utf8')) as { components: Record<string, string> }).components;

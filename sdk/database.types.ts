@@ -900,6 +900,10 @@ export type Database = {
       dead_letter_outbox_message: { Args: { p_error: string; p_id: number }; Returns: Json };
       erase_customer: { Args: { p_user_id: string }; Returns: Json };
       expire_reservations: { Args: { p_limit?: number; p_now?: string }; Returns: Json };
+      extend_payment_deadline: {
+        Args: { p_extend_to: string; p_not_before: string; p_now?: string; p_order_id: string };
+        Returns: string;
+      };
       fail_outbox_message: {
         Args: {
           p_base_delay?: string;
@@ -910,9 +914,55 @@ export type Database = {
         };
         Returns: Json;
       };
+      fail_refund: {
+        Args: { p_error: string; p_refund_id: string };
+        Returns: {
+          amount: number;
+          created_at: string;
+          currency: string;
+          id: string;
+          idempotency_key: string;
+          order_id: string;
+          payment_id: string;
+          reason: string | null;
+          requested_by: string | null;
+          status: Database['public']['Enums']['refund_status'];
+          stripe_refund_id: string | null;
+          updated_at: string;
+        };
+        SetofOptions: {
+          from: '*';
+          to: 'refunds';
+          isOneToOne: true;
+          isSetofReturn: false;
+        };
+      };
       link_stripe_customer: {
         Args: { p_stripe_customer_id: string; p_user_id: string };
         Returns: string;
+      };
+      link_stripe_refund: {
+        Args: { p_refund_id: string; p_stripe_refund_id: string };
+        Returns: {
+          amount: number;
+          created_at: string;
+          currency: string;
+          id: string;
+          idempotency_key: string;
+          order_id: string;
+          payment_id: string;
+          reason: string | null;
+          requested_by: string | null;
+          status: Database['public']['Enums']['refund_status'];
+          stripe_refund_id: string | null;
+          updated_at: string;
+        };
+        SetofOptions: {
+          from: '*';
+          to: 'refunds';
+          isOneToOne: true;
+          isSetofReturn: false;
+        };
       };
       list_dead_letters: {
         Args: { p_before_id?: number; p_limit?: number; p_topic?: string };
@@ -975,6 +1025,7 @@ export type Database = {
           isSetofReturn: false;
         };
       };
+      receive_stripe_event: { Args: { p_event: Json }; Returns: Json };
       record_email_delivery: {
         Args: {
           p_now?: string;
@@ -986,6 +1037,7 @@ export type Database = {
         };
         Returns: boolean;
       };
+      record_stripe_event_failure: { Args: { p_error: string; p_event: Json }; Returns: Json };
       replay_outbox_message: { Args: { p_id: number; p_now?: string }; Returns: Json };
       request_refund: {
         Args: { p_amount: number; p_order_id: string; p_reason?: string };

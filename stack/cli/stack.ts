@@ -32,6 +32,8 @@ import { startSmtpListener } from '../mail/smtp.js';
 import { createMetricsRoute, createStackMetrics, METRICS_PATH } from '../metrics/index.js';
 import { createRealtimeService } from '../realtime/index.js';
 import { createRestService } from '../rest/index.js';
+import { startStripeFake } from '../fakes/stripe/index.js';
+import { localStripeFor } from '../fakes/stripe/local.js';
 import { createScheduler, invokeThroughGateway, jobsFromDatabase } from '../scheduler/index.js';
 import { createStorageService } from '../storage/index.js';
 import { storageSettings } from '../storage/settings.js';
@@ -76,10 +78,12 @@ export async function start(workdir: string): Promise<number> {
     const apiPort = config.api.port;
     const mailPort = config.inbucket?.port ?? config.local_smtp.port;
     const smtpPort = smtpPortOf(config);
+    const stripe = localStripeFor(config);
     for (const [port, what] of [
         [apiPort, 'the API gateway ([api] port)'],
         [mailPort, 'the mail catcher ([local_smtp] port)'],
         ...(smtpPort ? [[smtpPort, "the mail catcher's SMTP listener ([local_smtp] smtp_port)"] as const] : []),
+        ...(stripe.kind === 'fake' ? [[stripe.port, 'the Stripe fake ([local_stripe] port)'] as const] : []),
     ] as const) {
         if (!(await isPortFree(port))) {
             throw new StackError(`port ${port} for ${what} on 127.0.0.1 is already in use: stop what uses it (\`npm run stop\` for a stack left running) or set another port in supabase/config.toml`);
@@ -200,6 +204,20 @@ export async function start(workdir: string): Promise<number> {
             routes['/auth/v1'] = auth.handler;
             return { stop: () => auth.close(), health: () => auth.health(), pools: { auth: auth.pool } };
         });
+        // Stripe: the local fake (webhooks to the stack's stripe-webhook function, like
+        // `stripe listen --forward-to`), unless the functions' secrets hold a real key.
+        if (stripe.kind === 'fake') {
+            await component('stripe', async ({ log }) => {
+                const fake = await startStripeFake({
+                    port: stripe.port,
+                    endpoints: [{ url: `${apiUrl}/functions/v1/stripe-webhook`, secret: stripe.webhookSecret }],
+                    log: log.write,
+                });
+                return { stop: () => fake.close(), health: () => portAccepts(stripe.port) };
+            });
+        } else {
+            supervisor.disable('stripe', "real Stripe (STRIPE_SECRET_KEY in the functions' secrets): forward webhooks with `stripe listen`");
+        }
         if (config.edge_runtime.enabled === false) {
             supervisor.disable('functions', 'disabled in config.toml ([edge_runtime] enabled = false)');
         } else {
@@ -221,6 +239,8 @@ export async function start(workdir: string): Promise<number> {
                         },
                     },
                     stackSecrets,
+                    // The Stripe fake's keys must be the ones it accepts: they win over the project's.
+                    env: stripe.kind === 'fake' ? stripe.functionsEnv : undefined,
                 });
                 routes['/functions/v1'] = functions.handler;
                 return { stop: () => functions.close(), health: () => functions.health(), pids: () => functions.pids() };
@@ -307,6 +327,8 @@ export async function start(workdir: string): Promise<number> {
             MAILPIT_URL: `http://127.0.0.1:${mailPort}`,
             STORAGE_URL: routes['/storage/v1'] ? `${apiUrl}/storage/v1` : '',
             ...(erpFakeUrl ? { ERP_FAKE_URL: erpFakeUrl } : {}),
+            STRIPE_API_URL: stripe.apiUrl,
+            STRIPE_WEBHOOK_SECRET: stripe.webhookSecret,
             components: supervisor.summary(),
             details: supervisor.reports(),
         };

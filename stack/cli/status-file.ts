@@ -21,6 +21,9 @@ export interface StackStatus {
     STORAGE_URL: string;
     /** The ERP fake's URL (admin API under /__admin), when the stack runs it. */
     ERP_FAKE_URL?: string;
+    /** The Stripe API the functions use (the local fake's, or https://api.stripe.com) and the webhook secret they verify with. */
+    STRIPE_API_URL?: string;
+    STRIPE_WEBHOOK_SECRET?: string;
     /** Component name → "running" or why it is not (`degraded: …`, `restarting: …`, `failed: …`). */
     components: Record<string, string>;
     /** Per component: state, restarts, last error, processes (from the stack's live checks). */
@@ -81,8 +84,11 @@ export function placeholderStatus(pid: number): Omit<StackStatus, 'components'> 
 // The S3 protocol (STORAGE_S3_URL, S3_PROTOCOL_*) is not implemented locally: those are not printed.
 const ENV_KEYS = ['API_URL', 'DB_URL', 'ANON_KEY', 'SERVICE_ROLE_KEY', 'PUBLISHABLE_KEY', 'SECRET_KEY', 'JWT_SECRET', 'MAILPIT_URL', 'STORAGE_URL'] as const;
 
+const OPTIONAL_ENV_KEYS = ['STRIPE_API_URL', 'STRIPE_WEBHOOK_SECRET'] as const;
+
 export function renderEnv(status: StackStatus): string {
-    return ENV_KEYS.map((key) => `${key}="${status[key]}"`).join('\n');
+    const optional = OPTIONAL_ENV_KEYS.filter((key) => status[key] !== undefined);
+    return [...ENV_KEYS, ...optional].map((key) => `${key}="${status[key]}"`).join('\n');
 }
 
 export function renderPretty(status: StackStatus): string {
@@ -102,6 +108,8 @@ export function renderPretty(status: StackStatus): string {
         ['service_role key', status.SERVICE_ROLE_KEY],
         ['Publishable key', status.PUBLISHABLE_KEY],
         ['Secret key', status.SECRET_KEY],
+        ...(status.STRIPE_API_URL ? [['Stripe API URL', status.STRIPE_API_URL] as [string, string]] : []),
+        ...(status.STRIPE_WEBHOOK_SECRET ? [['Stripe webhook secret', status.STRIPE_WEBHOOK_SECRET] as [string, string]] : []),
     ];
     const parts: Array<[string, string]> = Object.entries(status.components).map(([name, state]) => {
         const detail = status.details?.[name];

@@ -50,10 +50,12 @@ export interface FunctionsServiceOptions {
     bootRetryMs?: number;
     hooks?: FunctionsHooks;
     /**
-     * Secrets the stack provides for its local stand-ins (the ERP fake's URL and key, the
-     * mail catcher's SMTP port). The project's own secrets override them.
+     * Secrets the stack provides for its local stand-ins (the Stripe fake's URL and keys, the
+     * ERP fake's URL and key, the mail catcher's SMTP port). The project's own secrets override them.
      */
     stackSecrets?: Record<string, string>;
+    /** Variables the stack forces on every function, over the project's secrets (the Stripe fake's keys, which must be the ones it accepts). */
+    env?: Record<string, string>;
 }
 
 export interface FunctionsService {
@@ -299,7 +301,7 @@ export async function createFunctionsService(options: FunctionsServiceOptions): 
             if (slot.version !== version) log({ level: 'info', msg: 'code changed: reloading function', function: slot.spec.name });
             retire(slot.worker);
         }
-        const env = { ...denoBaseEnv(options.denoDir), ...options.stackSecrets, ...userSecrets(options.config, warnOnce), ...platformEnv };
+        const env = { ...denoBaseEnv(options.denoDir), ...options.stackSecrets, ...userSecrets(options.config, warnOnce), ...options.env, ...platformEnv };
         const onCrash = (cause: string) => {
             slot.crashes += 1;
             log({ level: 'error', msg: `function worker stopped unexpectedly: ${cause}; the next request starts a new one`, function: slot.spec.name, cause });

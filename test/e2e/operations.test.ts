@@ -76,7 +76,7 @@ async function metricsNow() {
 }
 
 beforeAll(async () => {
-    ports = { api: await freePort(), db: await freePort(), mail: await freePort(), smtp: await freePort() };
+    ports = { api: await freePort(), db: await freePort(), mail: await freePort(), smtp: await freePort(), stripe: await freePort() };
     workdir = makeProject(ports, {
         extraConfig: [
             `[functions.ghost]\nentrypoint = "./nowhere/index.ts"\nverify_jwt = false`,

@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { freePort } from '../../stack/db/cluster.js';
 import { LOCAL_PUBLISHABLE_KEY, LOCAL_SECRET_KEY } from '../../stack/keys.js';
 import { alive, killGroup, launch, makeProject, runCli, type Launched, type Ports } from '../harness/local-stack.js';
+import { LOCAL_STRIPE_SECRET_KEY } from '../../stack/fakes/stripe/index.js';
 import { descendants } from '../harness/processes.js';
 
 // Each test runs CLI processes (tsx) that take seconds each on a loaded 2-core machine.
@@ -22,7 +23,7 @@ describe('npm start', () => {
     const later: Launched[] = [];
 
     beforeAll(async () => {
-        ports = { api: await freePort(), db: await freePort(), mail: await freePort(), smtp: await freePort() };
+        ports = { api: await freePort(), db: await freePort(), mail: await freePort(), smtp: await freePort(), stripe: await freePort() };
         workdir = makeProject(ports);
         stack = await launch(workdir);
         stdout = stack.out.stdout;
@@ -45,11 +46,13 @@ describe('npm start', () => {
     it('status -o env prints the variables scripts read', async () => {
         const result = await runCli(['status', '-o', 'env'], workdir);
         expect(result.status).toBe(0);
-        for (const name of ['API_URL', 'DB_URL', 'ANON_KEY', 'SERVICE_ROLE_KEY', 'PUBLISHABLE_KEY', 'SECRET_KEY', 'JWT_SECRET', 'MAILPIT_URL', 'STORAGE_URL']) {
+        for (const name of ['API_URL', 'DB_URL', 'ANON_KEY', 'SERVICE_ROLE_KEY', 'PUBLISHABLE_KEY', 'SECRET_KEY', 'JWT_SECRET', 'MAILPIT_URL', 'STORAGE_URL', 'STRIPE_API_URL', 'STRIPE_WEBHOOK_SECRET']) {
             expect(result.stdout).toMatch(new RegExp(`^${name}=".+"$`, 'm'));
         }
         expect(result.stdout).toContain(`API_URL="http://127.0.0.1:${ports.api}"`);
         expect(result.stdout).toContain(`STORAGE_URL="http://127.0.0.1:${ports.api}/storage/v1"`);
+        expect(result.stdout).toContain(`STRIPE_API_URL="http://127.0.0.1:${ports.stripe}"`);
+        expect(result.stdout).toMatch(/^STRIPE_WEBHOOK_SECRET="whsec_\w+"$/m);
     });
 
     it('answers on each route of the running components', async () => {
@@ -64,12 +67,16 @@ describe('npm start', () => {
             erp: 'running',
             rest: 'running',
             auth: 'running',
+            stripe: 'running',
             functions: 'running',
             storage: 'running',
             gateway: 'running',
             realtime: 'running',
             scheduler: 'running',
         });
+        const stripe = await fetch(`http://127.0.0.1:${ports.stripe}/v1/events?limit=1`, { headers: { authorization: `Bearer ${LOCAL_STRIPE_SECRET_KEY}` } });
+        expect(stripe.status).toBe(200);
+        expect(await stripe.json()).toMatchObject({ object: 'list', url: '/v1/events' });
         const rest = await fetch(`${api}/rest/v1/`, { headers: { apikey: LOCAL_SECRET_KEY } });
         expect(rest.status).toBe(200);
         const auth = await fetch(`${api}/auth/v1/health`, { headers: { apikey: LOCAL_PUBLISHABLE_KEY } });
@@ -177,7 +184,7 @@ describe('npm start on a busy port', () => {
         const blocker = net.createServer();
         await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
         const api = (blocker.address() as net.AddressInfo).port;
-        const workdir = makeProject({ api, db: await freePort(), mail: await freePort(), smtp: await freePort() });
+        const workdir = makeProject({ api, db: await freePort(), mail: await freePort(), smtp: await freePort(), stripe: await freePort() });
         try {
             const result = await runCli(['start'], workdir);
             expect(result.status).toBe(1);

@@ -19,6 +19,8 @@ export interface Ports {
     mail: number;
     /** The mail catcher's SMTP listener (never the default 54325: stacks of parallel tests would collide). */
     smtp: number;
+    /** The Stripe fake (never the default 54330, for the same reason). */
+    stripe: number;
 }
 
 /**
@@ -37,6 +39,7 @@ export function makeProject(ports: Ports, { extraConfig = [], migrations = {} }:
             `[api]\nport = ${ports.api}`,
             `[db]\nport = ${ports.db}`,
             `[local_smtp]\nport = ${ports.mail}\nsmtp_port = ${ports.smtp}`,
+            `[local_stripe]\nport = ${ports.stripe}`,
             `[functions.hello]\nentrypoint = "${path.join(FIXTURE_FUNCTIONS, 'hello', 'index.ts')}"`,
             `[functions.public]\nentrypoint = "${path.join(FIXTURE_FUNCTIONS, 'public', 'index.ts')}"\nverify_jwt = false`,
             `[storage.buckets.e2e-files]\npublic = true\nobjects_path = "./e2e-files"`,

@@ -13,6 +13,7 @@ export const ERROR_CODES = [
     'unauthenticated', // no valid session
     'conflict', // the request contradicts the current state (illegal transition, key reuse)
     'payment_failed', // the payment provider refused the payment
+    'invalid_signature', // a signed call (a Stripe webhook) has no, a forged or a too old signature
     'unavailable', // a dependency (Stripe, the ERP, the database) is down; retry later
     'internal', // a bug: reported, never detailed
 ] as const;
@@ -31,6 +32,7 @@ export const ERROR_STATUS: Record<ErrorCode, number> = {
     unauthenticated: 401,
     conflict: 409,
     payment_failed: 402,
+    invalid_signature: 400,
     unavailable: 503,
     internal: 500,
 };

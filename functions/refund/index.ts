@@ -1,0 +1,18 @@
+// Adapter: env, dependencies, Deno.serve. The logic is in handler.ts.
+import { createDb } from '../_shared/db.ts';
+import { PlatformEnv, readEnv } from '../_shared/env.ts';
+import { createLogger } from '../_shared/log.ts';
+import { createStripe, StripeEnv } from '../_shared/stripe.ts';
+import { userClientFactory } from '../_shared/user-client.ts';
+import { handle } from './handler.ts';
+
+const env = readEnv(PlatformEnv.extend(StripeEnv.shape), Deno.env.toObject());
+const deps = {
+    db: createDb(env.SUPABASE_DB_URL),
+    stripe: createStripe(env),
+    userClient: userClientFactory(env),
+    now: () => new Date(),
+    log: createLogger({ function: 'refund' }),
+};
+
+Deno.serve((request) => handle(request, deps));
