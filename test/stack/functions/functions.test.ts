@@ -168,6 +168,39 @@ describe('verify_jwt', () => {
     });
 });
 
+describe('API keys on /functions/v1 (no key-auth there, as on Supabase)', () => {
+    const UNKNOWN_KEY = 'sb_publishable_notthisprojectskeynotthisproj';
+    const call = async (name: string, headers: Record<string, string>) => {
+        const response = await fetch(`${stack.url}/functions/v1/${name}`, { method: 'POST', headers, body: '{}' });
+        return { status: response.status, body: (await response.json()) as Record<string, unknown> };
+    };
+
+    it('passes an apikey it does not know through to a verify_jwt = false function, unchanged', async () => {
+        const result = await call('hello-open', { apikey: UNKNOWN_KEY });
+        expect(result.status).toBe(200);
+        expect(result.body).toMatchObject({ style: 'Deno.serve', apikey: UNKNOWN_KEY, authorization: null });
+    });
+
+    it('passes an unknown opaque key in Authorization through as well', async () => {
+        const result = await call('hello-open', { authorization: `Bearer ${UNKNOWN_KEY}` });
+        expect(result).toMatchObject({ status: 200, body: { authorization: `Bearer ${UNKNOWN_KEY}`, apikey: null } });
+    });
+
+    it('leaves JWT checks to verify_jwt: an unknown apikey with a forged JWT gets 401 Invalid JWT from it', async () => {
+        const forgedJwt = await new SignJWT({ role: 'anon' })
+            .setProtectedHeader({ alg: 'HS256' })
+            .setExpirationTime('1h')
+            .sign(new TextEncoder().encode('not-the-project-secret-but-32-characters-long'));
+        expect(await call('hello', { apikey: UNKNOWN_KEY, authorization: `Bearer ${forgedJwt}` })).toEqual({ status: 401, body: { msg: 'Invalid JWT' } });
+        expect(await call('hello', { apikey: UNKNOWN_KEY })).toEqual({ status: 401, body: { msg: 'Error: Missing authorization header' } });
+    });
+
+    it('still turns a known opaque key into its JWT', async () => {
+        const result = await call('hello', { apikey: LOCAL_PUBLISHABLE_KEY });
+        expect(result).toMatchObject({ status: 200, body: { apikey: LOCAL_PUBLISHABLE_KEY, authorization: `Bearer ${LOCAL_ANON_KEY}` } });
+    });
+});
+
 describe('runtime errors', () => {
     it('answers 500 WORKER_ERROR for an uncaught exception, and logs it', async () => {
         const { error } = await anon().functions.invoke('boom');
