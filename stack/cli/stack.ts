@@ -297,7 +297,13 @@ export async function status(workdir: string, output: string): Promise<number> {
             console.error(`the stack (pid ${current.pid}) does not answer its control endpoint (${(error as Error).message}); showing its last written status`);
         }
     }
-    if (output === 'env') console.log(renderEnv(live));
+    if (output === 'env') {
+        console.log(renderEnv(live));
+        // npm printed its "> tillbase status" banner on stdout before these lines: not for eval.
+        if (process.env.npm_lifecycle_event && process.env.npm_config_loglevel !== 'silent') {
+            console.error('note: npm adds its banner to stdout; for eval use: eval "$(npm run -s status -- -o env)"');
+        }
+    }
     else if (output === 'json') console.log(JSON.stringify(live, null, 2));
     else console.log(renderPretty(live));
     return answered ? 0 : 1;

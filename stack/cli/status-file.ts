@@ -76,8 +76,17 @@ export function placeholderStatus(pid: number): Omit<StackStatus, 'components'> 
 
 const ENV_KEYS = ['API_URL', 'DB_URL', 'ANON_KEY', 'SERVICE_ROLE_KEY', 'PUBLISHABLE_KEY', 'SECRET_KEY', 'JWT_SECRET', 'MAILPIT_URL'] as const;
 
+/**
+ * `KEY="value"` lines, as `supabase status -o env` prints them, quoted for a POSIX shell so
+ * that `eval "$(npm run -s status -- -o env)"` sets exactly these values: inside double
+ * quotes only `\`, `"`, `$` and backquotes are special, and each is escaped.
+ */
 export function renderEnv(status: StackStatus): string {
-    return ENV_KEYS.map((key) => `${key}="${status[key]}"`).join('\n');
+    return ENV_KEYS.map((key) => `${key}=${shellQuote(status[key])}`).join('\n');
+}
+
+export function shellQuote(value: string): string {
+    return `"${value.replace(/[\\"$`]/g, '\\$&')}"`;
 }
 
 export function renderPretty(status: StackStatus): string {
