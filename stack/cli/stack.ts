@@ -35,6 +35,7 @@ import { httpAnswers, portAccepts } from '../supervisor/component.js';
 import { fetchControlStatus, serveControl, type ControlServer } from '../supervisor/control.js';
 import { Supervisor } from '../supervisor/supervisor.js';
 import { isSchemaCurrent, openProject, recordSchema } from './project.js';
+import { unavailableRoute, unavailableServices } from './services.js';
 import {
     alive,
     logFile,
@@ -205,6 +206,14 @@ export async function start(workdir: string): Promise<number> {
                 return { stop: () => realtime.close() };
             });
         }
+        // ---- what config.toml enables that no component above runs (stack/cli/services.ts) ----
+        const unavailable = unavailableServices(config.raw, new Set(Object.keys(supervisor.reports())));
+        for (const service of unavailable) {
+            supervisor.disable(service.name, service.reason);
+            if (service.prefix && !routes[service.prefix]) routes[service.prefix] = unavailableRoute(service);
+        }
+        if (unavailable.length) say(`not available locally (enabled in config.toml, not run by the local stack): ${unavailable.map((s) => s.name).join(', ')}`);
+
         await component('gateway', async ({ log }) => {
             const metricsRoute = createMetricsRoute({ metrics, keys, jwt, dbUrl: project.dbUrl, log: log.child('metrics') });
             const accessLog = log.write;
