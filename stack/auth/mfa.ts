@@ -2,7 +2,6 @@
 // QR as SVG), challenge, verify (session raised to aal2 with a `totp` AMR claim), unenroll.
 import { randomUUID } from 'node:crypto';
 import * as OTPAuth from 'otpauth';
-import QRCode from 'qrcode';
 import { z } from 'zod';
 import { audit, CommitWithError, transaction, transactionCommittingErrors, type AuthContext, type RequestFacts, type Tx } from './context.js';
 import { badRequest, forbidden, notFound, tooManyRequests, unprocessable } from './errors.js';
@@ -39,6 +38,8 @@ export async function enrollFactor(ctx: AuthContext, request: Request, facts: Re
     if (!issuer) issuer = new URL(ctx.settings.siteUrl).host;
     const totp = new OTPAuth.TOTP({ issuer, label: user.email ?? '', algorithm: 'SHA1', digits: 6, period: 30, secret: new OTPAuth.Secret({ size: 20 }) });
     const uri = totp.toString();
+    // Loaded on the first TOTP enrolment, not at every start of the stack.
+    const { default: QRCode } = await import('qrcode');
     const qr = await QRCode.toString(uri, { type: 'svg', errorCorrectionLevel: 'H' });
     const id = randomUUID();
     await transaction(ctx, async (tx) => {

@@ -1,6 +1,8 @@
 // `start`, `status` and `stop`: the whole local stack as one foreground process, the
-// Docker-free `supabase start`. PostgreSQL first (reset when the migrations changed),
-// then mail, REST, auth, functions, realtime behind the gateway on [api] port, then the scheduler.
+// Docker-free `supabase start`. PostgreSQL first (a new data directory is copied from the
+// migrated template of the same migrations when there is one; reset when the migrations
+// changed), then mail, REST, auth, functions, realtime — started concurrently — behind the
+// gateway on [api] port, then the scheduler.
 //
 // Every component runs under the supervisor (stack/supervisor): a component that fails to
 // start is reported while the rest of the stack runs; one whose process dies (Postgres)
@@ -34,7 +36,7 @@ import { createScheduler, invokeThroughGateway, jobsFromDatabase } from '../sche
 import { httpAnswers, portAccepts } from '../supervisor/component.js';
 import { fetchControlStatus, serveControl, type ControlServer } from '../supervisor/control.js';
 import { Supervisor } from '../supervisor/supervisor.js';
-import { isSchemaCurrent, openProject, recordSchema } from './project.js';
+import { createMigratedDataDirectory, isSchemaCurrent, openProject, recordSchema } from './project.js';
 import { unavailableRoute, unavailableServices } from './services.js';
 import {
     alive,
@@ -94,7 +96,17 @@ export async function start(workdir: string): Promise<number> {
     const writeStatus = () => writeStatusFile(project, { ...status, ...(ready ? { components: supervisor.summary(), details: supervisor.reports() } : {}), ...(control ? { control: { url: control.url, token: control.token } } : {}) });
     const supervisor = new Supervisor({ log: logger, onChange: () => ready && writeStatus() });
     const metrics = createStackMetrics({ components: () => supervisor.reports(), pools: () => supervisor.pools() });
-    const component = supervisor.component.bind(supervisor);
+    // Components start concurrently: `await component(…)` only registers the start (in this
+    // order, which status keeps); `await allStarted()` waits for every start so far. So the
+    // components before a barrier must not need each other's results — the gateway, which
+    // routes to all of them, comes after one. The database is awaited for real: all need it.
+    const starting: Array<Promise<unknown>> = [];
+    const component = async (...args: Parameters<Supervisor['component']>): Promise<void> => {
+        const start = supervisor.component(...args);
+        if (args[2]?.required) await start;
+        else starting.push(start);
+    };
+    const allStarted = () => Promise.all(starting);
     const poolErrors = (pool: string) => () => metrics.poolErrors.inc({ pool });
     // A bug in one request or background task is logged; it never takes the stack down.
     // (A closed stderr — the terminal or parent went away — must not become such an error.)
@@ -141,6 +153,7 @@ export async function start(workdir: string): Promise<number> {
     writeStatus();
     try {
         // ---- the database: everything else needs it ----
+        if (!project.cluster.isInitialised()) await createMigratedDataDirectory(project, say);
         say(`starting PostgreSQL on port ${project.cluster.port}`);
         await component('database', databaseComponent(project.cluster, project.dbUrl), { required: true });
         if (isSchemaCurrent(project)) {
@@ -214,6 +227,7 @@ export async function start(workdir: string): Promise<number> {
         }
         if (unavailable.length) say(`not available locally (enabled in config.toml, not run by the local stack): ${unavailable.map((s) => s.name).join(', ')}`);
 
+        await allStarted(); // every route is registered before the gateway reads them
         await component('gateway', async ({ log }) => {
             const metricsRoute = createMetricsRoute({ metrics, keys, jwt, dbUrl: project.dbUrl, log: log.child('metrics') });
             const accessLog = log.write;
@@ -256,6 +270,7 @@ export async function start(workdir: string): Promise<number> {
         });
 
         // ---- ready: a live check, the status file, the table ----
+        await allStarted();
         control = await serveControl(async () => ({ ...status, components: (await supervisor.check(), supervisor.summary()), details: supervisor.reports() }), logger.child('control'));
         await supervisor.check();
         status = {
