@@ -17,7 +17,7 @@ import { fileURLToPath } from 'node:url';
 import { PROJECT_ROOT } from '../paths.js';
 
 const CACHE = path.join(PROJECT_ROOT, 'node_modules', '.cache', 'tillbase', 'db-templates');
-const KEEP = 4;
+const KEEP = 6;
 const require = createRequire(import.meta.url);
 const disabled = () => process.env.TILLBASE_DB_TEMPLATES === 'off';
 
