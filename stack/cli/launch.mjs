@@ -111,15 +111,16 @@ async function build(target) {
     prune(path.basename(target));
 }
 
-/** Drops all but the newest builds. */
+/** Drops all but the newest builds — none built within a day (a stack started from it may still run). */
 function prune(current) {
     try {
+        const dayAgo = Date.now() - 24 * 3600_000;
         const builds = fs
             .readdirSync(CACHE)
             .filter((name) => name !== current && !name.endsWith('.tmp'))
             .map((name) => ({ name, at: fs.statSync(path.join(CACHE, name)).mtimeMs }))
             .sort((a, b) => b.at - a.at);
-        for (const { name } of builds.slice(KEEP)) fs.rmSync(path.join(CACHE, name), { recursive: true, force: true });
+        for (const { name, at } of builds.slice(KEEP)) if (at < dayAgo) fs.rmSync(path.join(CACHE, name), { recursive: true, force: true });
     } catch {
         // pruning is housekeeping only
     }

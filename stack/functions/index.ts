@@ -141,7 +141,7 @@ class Worker {
         settleBoot: (boot: Boot) => void,
     ): void {
         const failed = (error: string): Boot => ({ ok: false, error, reason: (launch.plan && explainBootError(error, launch.plan, launch.offline)) ?? bootReason(error) });
-        const settle = (boot: Boot) => settleBoot(boot);
+        const settle = settleBoot;
         const child = spawn(
             args.deno,
             ['run', '--allow-all', '--no-prompt', ...launch.flags, `--v8-flags=--max-old-space-size=${args.memoryMb}`, HOST, pathToFileURL(spec.entrypoint).href, spec.name],
