@@ -96,6 +96,14 @@ interface Launch {
     offline: boolean;
 }
 
+interface WorkerArgs {
+    deno: string;
+    env: Record<string, string>;
+    memoryMb: number;
+    log: (entry: LogEntry) => void;
+    onCrash: (cause: string) => void;
+}
+
 /** One Deno process serving one function at one version of its code. */
 class Worker {
     readonly booted: Promise<Boot>;
@@ -111,7 +119,7 @@ class Worker {
 
     constructor(
         spec: FunctionSpec,
-        args: { deno: string; env: Record<string, string>; memoryMb: number; log: (entry: LogEntry) => void; onCrash: (cause: string) => void; launch: Promise<Launch> },
+        args: WorkerArgs & { launch: Promise<Launch> },
     ) {
         let settle!: (boot: Boot) => void;
         this.booted = new Promise((resolve) => (settle = resolve));
@@ -134,14 +142,9 @@ class Worker {
         );
     }
 
-    private spawn(
-        spec: FunctionSpec,
-        args: { deno: string; env: Record<string, string>; memoryMb: number; log: (entry: LogEntry) => void; onCrash: (cause: string) => void },
-        launch: Launch,
-        settleBoot: (boot: Boot) => void,
-    ): void {
+    private spawn(spec: FunctionSpec, args: WorkerArgs, launch: Launch, settle: (boot: Boot) => void): void {
+        // A failure that names an import the stack could not resolve says so; else Deno's own line.
         const failed = (error: string): Boot => ({ ok: false, error, reason: (launch.plan && explainBootError(error, launch.plan, launch.offline)) ?? bootReason(error) });
-        const settle = settleBoot;
         const child = spawn(
             args.deno,
             ['run', '--allow-all', '--no-prompt', ...launch.flags, `--v8-flags=--max-old-space-size=${args.memoryMb}`, HOST, pathToFileURL(spec.entrypoint).href, spec.name],
