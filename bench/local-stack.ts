@@ -51,7 +51,7 @@ export async function startStack(workdir: string): Promise<Running> {
     const started = performance.now();
     const logFile = path.join(workdir, 'stack.log');
     const log = fs.openSync(logFile, 'w');
-    const child = spawn(path.join(PROJECT_ROOT, 'node_modules', '.bin', 'tsx'), ['stack/cli/main.ts', 'start', '--workdir', workdir], {
+    const child = spawn(process.execPath, ['stack/cli/launch.mjs', 'start', '--workdir', workdir], {
         cwd: PROJECT_ROOT,
         stdio: ['ignore', 'ignore', log],
         detached: true,

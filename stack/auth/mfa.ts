@@ -5,7 +5,6 @@
 // client IP, expires after 5 minutes, survives 4 failed answers and verifies once.
 import { randomUUID } from 'node:crypto';
 import * as OTPAuth from 'otpauth';
-import QRCode from 'qrcode';
 import { z } from 'zod';
 import { audit, CommitWithError, transaction, transactionCommittingErrors, type AuthContext, type RequestFacts, type Tx } from './context.js';
 import { badRequest, forbidden, notFound, tooManyRequests, unprocessable, type AuthError } from './errors.js';
@@ -76,6 +75,8 @@ export async function enrollFactor(ctx: AuthContext, request: Request, facts: Re
     if (!issuer) issuer = new URL(ctx.settings.siteUrl).host;
     const totp = new OTPAuth.TOTP({ issuer, label: user.email ?? '', algorithm: 'SHA1', digits: 6, period: 30, secret: new OTPAuth.Secret({ size: 20 }) });
     const uri = totp.toString();
+    // Loaded on the first TOTP enrolment, not at every start of the stack.
+    const { default: QRCode } = await import('qrcode');
     const qr = await QRCode.toString(uri, { type: 'svg', errorCorrectionLevel: 'H' });
     await insertFactor('totp', totp.secret.base32);
     return json(200, { id, type: 'totp', friendly_name: friendlyName, totp: { qr_code: qr, secret: totp.secret.base32, uri } });

@@ -45,7 +45,10 @@ export function checkPasswordStrength(settings: AuthSettings, password: string):
 }
 
 // A real bcrypt hash of a random string: comparing against it costs as much as a real check.
-const DUMMY_HASH = bcrypt.hashSync('tillbase-no-such-user', BCRYPT_COST);
+// Precomputed (hashing it at every start cost more than the rest of the auth service's
+// start); computed instead if the cost ever changes, so the comparison keeps that cost.
+const PRECOMPUTED_DUMMY_HASH = '$2b$10$fY1yDYHgaruuc6X8K0pJ7ubTj.S38pY3g/6hYEZPwrGLRA/6arPEG';
+const DUMMY_HASH = bcrypt.getRounds(PRECOMPUTED_DUMMY_HASH) === BCRYPT_COST ? PRECOMPUTED_DUMMY_HASH : bcrypt.hashSync('tillbase-no-such-user', BCRYPT_COST);
 
 /** Compares in bcrypt time even when there is no user or no password. */
 export async function passwordMatches(password: string, hash: string | null | undefined): Promise<boolean> {

@@ -11,11 +11,8 @@ import { ConfigError } from '../config.js';
 import { ClusterError } from '../db/cluster.js';
 import { ScriptError } from '../db/script.js';
 import { SupabaseCliError } from '../db/supabase-cli.js';
-import { PROJECT_ROOT } from '../paths.js';
-import { dbLint, dbReset, genTypes } from './db-commands.js';
 import { DenoMissingError } from '../functions/deno.js';
-import { logs } from './logs.js';
-import { StackError, start, status, stop } from './stack.js';
+import { PROJECT_ROOT } from '../paths.js';
 
 const { positionals, values } = parseArgs({
     allowPositionals: true,
@@ -26,14 +23,18 @@ const { positionals, values } = parseArgs({
     },
 });
 
+// Each command loads only its own modules (`status` needs none of the services, `start`
+// not the type generator's prettier).
+const stack = () => import('./stack.js');
+const dbCommands = () => import('./db-commands.js');
 const commands: Record<string, () => Promise<number>> = {
-    start: () => start(values.workdir),
-    status: () => status(values.workdir, values.output),
-    stop: () => stop(values.workdir),
-    logs: () => logs(values.workdir, positionals[1], { follow: values.follow, output: values.output }),
-    'db-reset': () => dbReset(values.workdir),
-    'db-lint': () => dbLint(values.workdir),
-    'gen-types': () => genTypes(values.workdir),
+    start: async () => (await stack()).start(values.workdir),
+    status: async () => (await stack()).status(values.workdir, values.output),
+    stop: async () => (await stack()).stop(values.workdir),
+    logs: async () => (await import('./logs.js')).logs(values.workdir, positionals[1], { follow: values.follow, output: values.output }),
+    'db-reset': async () => (await dbCommands()).dbReset(values.workdir),
+    'db-lint': async () => (await dbCommands()).dbLint(values.workdir),
+    'gen-types': async () => (await dbCommands()).genTypes(values.workdir),
 };
 
 const command = commands[positionals[0] ?? ''];
@@ -45,6 +46,7 @@ if (!command) {
 try {
     process.exitCode = await command();
 } catch (error) {
+    const { StackError } = await stack();
     const known = [ConfigError, ClusterError, ScriptError, SupabaseCliError, StackError, DenoMissingError].some((type) => error instanceof type);
     console.error(`error: ${known ? (error as Error).message : (error as Error).stack}`);
     process.exitCode = 1;

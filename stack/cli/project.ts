@@ -5,6 +5,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { Cluster } from '../db/cluster.js';
 import { platformFiles } from '../db/platform.js';
+import { resetDatabase } from '../db/reset.js';
+import { restoreTemplate, saveTemplate, templateKey } from '../db/template-cache.js';
 import { loadProjectConfig, type ProjectConfig } from '../config.js';
 
 export interface LocalProject {
@@ -49,7 +51,32 @@ export function isSchemaCurrent(project: LocalProject): boolean {
     }
 }
 
-export function recordSchema(project: LocalProject): void {
+export function recordSchema(project: LocalProject, schema = schemaFingerprint(project.workdir)): void {
     fs.mkdirSync(project.localDir, { recursive: true });
-    fs.writeFileSync(fingerprintFile(project), schemaFingerprint(project.workdir));
+    fs.writeFileSync(fingerprintFile(project), schema);
+}
+
+/**
+ * Makes the missing data directory of a project, migrated and seeded: a copy of the
+ * template saved by an earlier start with the same schema (stack/db/template-cache.ts), or
+ * else built — initdb, platform, migrations, seed on a cluster started for that alone — and
+ * saved as that template. The cluster is stopped afterwards either way.
+ */
+export async function createMigratedDataDirectory(project: LocalProject, log: (message: string) => void): Promise<void> {
+    const schema = schemaFingerprint(project.workdir);
+    const key = templateKey(schema);
+    if (restoreTemplate(key, project.cluster.dataDirectory)) {
+        log('new data directory: copied from the migrated template of these migrations and seed');
+        recordSchema(project, schema);
+        return;
+    }
+    log('new data directory: initialising PostgreSQL, then applying the platform, migrations and seed');
+    await project.cluster.start();
+    try {
+        await resetDatabase({ url: project.dbUrl, workdir: project.workdir, log, fresh: true });
+    } finally {
+        await project.cluster.stop();
+    }
+    saveTemplate(key, project.cluster.dataDirectory);
+    recordSchema(project, schema);
 }

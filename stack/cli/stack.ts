@@ -1,6 +1,8 @@
 // `start`, `status` and `stop`: the whole local stack as one foreground process, the
-// Docker-free `supabase start`. PostgreSQL first (reset when the migrations changed),
-// then mail, REST, auth, functions, realtime, storage behind the gateway on [api] port, then the scheduler.
+// Docker-free `supabase start`. PostgreSQL first (a new data directory is copied from the
+// migrated template of the same migrations when there is one; reset when the migrations
+// changed), then mail, the ERP and Stripe fakes, REST, auth, functions, realtime, storage —
+// started concurrently — behind the gateway on [api] port, then the scheduler.
 //
 // Every component runs under the supervisor (stack/supervisor): a component that fails to
 // start is reported while the rest of the stack runs; one whose process dies (Postgres)
@@ -41,7 +43,8 @@ import { httpAnswers, portAccepts } from '../supervisor/component.js';
 import { fetchControlStatus, serveControl, type ControlServer } from '../supervisor/control.js';
 import { Supervisor } from '../supervisor/supervisor.js';
 import type { ProjectConfig } from '../config.js';
-import { isSchemaCurrent, openProject, recordSchema } from './project.js';
+import { createMigratedDataDirectory, isSchemaCurrent, openProject, recordSchema } from './project.js';
+import { unavailableRoute, unavailableServices } from './services.js';
 import {
     alive,
     logFile,
@@ -106,7 +109,17 @@ export async function start(workdir: string): Promise<number> {
     const writeStatus = () => writeStatusFile(project, { ...status, ...(ready ? { components: supervisor.summary(), details: supervisor.reports() } : {}), ...(control ? { control: { url: control.url, token: control.token } } : {}) });
     const supervisor = new Supervisor({ log: logger, onChange: () => ready && writeStatus() });
     const metrics = createStackMetrics({ components: () => supervisor.reports(), pools: () => supervisor.pools() });
-    const component = supervisor.component.bind(supervisor);
+    // Components start concurrently: `await component(…)` only registers the start (in this
+    // order, which status keeps); `await allStarted()` waits for every start so far. So the
+    // components before a barrier must not need each other's results — the gateway, which
+    // routes to all of them, comes after one. The database is awaited for real: all need it.
+    const starting: Array<Promise<unknown>> = [];
+    const component = async (...args: Parameters<Supervisor['component']>): Promise<void> => {
+        const start = supervisor.component(...args);
+        if (args[2]?.required) await start;
+        else starting.push(start);
+    };
+    const allStarted = () => Promise.all(starting);
     const poolErrors = (pool: string) => () => metrics.poolErrors.inc({ pool });
     // A bug in one request or background task is logged; it never takes the stack down.
     // (A closed stderr — the terminal or parent went away — must not become such an error.)
@@ -153,6 +166,7 @@ export async function start(workdir: string): Promise<number> {
     writeStatus();
     try {
         // ---- the database: everything else needs it ----
+        if (!project.cluster.isInitialised()) await createMigratedDataDirectory(project, say);
         say(`starting PostgreSQL on port ${project.cluster.port}`);
         await component('database', databaseComponent(project.cluster, project.dbUrl), { required: true });
         if (isSchemaCurrent(project)) {
@@ -265,6 +279,15 @@ export async function start(workdir: string): Promise<number> {
                 return { stop: () => storage.close() };
             });
         }
+        // ---- what config.toml enables that no component above runs (stack/cli/services.ts) ----
+        const unavailable = unavailableServices(config.raw, new Set(Object.keys(supervisor.reports())));
+        for (const service of unavailable) {
+            supervisor.disable(service.name, service.reason);
+            if (service.prefix && !routes[service.prefix]) routes[service.prefix] = unavailableRoute(service);
+        }
+        if (unavailable.length) say(`not available locally (enabled in config.toml, not run by the local stack): ${unavailable.map((s) => s.name).join(', ')}`);
+
+        await allStarted(); // every route is registered before the gateway reads them
         await component('gateway', async ({ log }) => {
             const metricsRoute = createMetricsRoute({ metrics, keys, jwt, dbUrl: project.dbUrl, log: log.child('metrics') });
             const accessLog = log.write;
@@ -313,6 +336,7 @@ export async function start(workdir: string): Promise<number> {
         });
 
         // ---- ready: a live check, the status file, the table ----
+        await allStarted();
         control = await serveControl(async () => ({ ...status, components: (await supervisor.check(), supervisor.summary()), details: supervisor.reports() }), logger.child('control'));
         await supervisor.check();
         status = {
@@ -367,7 +391,13 @@ export async function status(workdir: string, output: string): Promise<number> {
             console.error(`the stack (pid ${current.pid}) does not answer its control endpoint (${(error as Error).message}); showing its last written status`);
         }
     }
-    if (output === 'env') console.log(renderEnv(live));
+    if (output === 'env') {
+        console.log(renderEnv(live));
+        // npm printed its "> tillbase status" banner on stdout before these lines: not for eval.
+        if (process.env.npm_lifecycle_event && process.env.npm_config_loglevel !== 'silent') {
+            console.error('note: npm adds its banner to stdout; for eval use: eval "$(npm run -s status -- -o env)"');
+        }
+    }
     else if (output === 'json') console.log(JSON.stringify(live, null, 2));
     else console.log(renderPretty(live));
     return answered ? 0 : 1;

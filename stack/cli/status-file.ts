@@ -86,9 +86,18 @@ const ENV_KEYS = ['API_URL', 'DB_URL', 'ANON_KEY', 'SERVICE_ROLE_KEY', 'PUBLISHA
 
 const OPTIONAL_ENV_KEYS = ['STRIPE_API_URL', 'STRIPE_WEBHOOK_SECRET'] as const;
 
+/**
+ * `KEY="value"` lines, as `supabase status -o env` prints them, quoted for a POSIX shell so
+ * that `eval "$(npm run -s status -- -o env)"` sets exactly these values: inside double
+ * quotes only `\`, `"`, `$` and backquotes are special, and each is escaped.
+ */
 export function renderEnv(status: StackStatus): string {
     const optional = OPTIONAL_ENV_KEYS.filter((key) => status[key] !== undefined);
-    return [...ENV_KEYS, ...optional].map((key) => `${key}="${status[key]}"`).join('\n');
+    return [...ENV_KEYS, ...optional].map((key) => `${key}=${shellQuote(status[key]!)}`).join('\n');
+}
+
+export function shellQuote(value: string): string {
+    return `"${value.replace(/[\\"$`]/g, '\\$&')}"`;
 }
 
 export function renderPretty(status: StackStatus): string {

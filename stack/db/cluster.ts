@@ -79,6 +79,11 @@ export class Cluster {
         return this.options.port;
     }
 
+    /** The data directory (absolute). */
+    get dataDirectory(): string {
+        return this.dataDir;
+    }
+
     /** Connection URL for the superuser (or another login role) on a database of this cluster. */
     url(database = 'postgres', user = SUPERUSER, password = SUPERUSER_PASSWORD): string {
         return `postgresql://${user}:${password}@127.0.0.1:${this.options.port}/${database}`;

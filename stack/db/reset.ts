@@ -14,6 +14,8 @@ export interface ResetOptions {
     workdir: string;
     /** Load supabase/seed.sql after the migrations (default true). */
     seed?: boolean;
+    /** The database was just created by initdb and is empty: nothing to drop. */
+    fresh?: boolean;
     log?: (message: string) => void;
 }
 
@@ -22,8 +24,10 @@ export async function resetDatabase(options: ResetOptions): Promise<void> {
     const target = new URL(options.url);
     const database = decodeURIComponent(target.pathname.slice(1));
 
-    log(`recreating database ${database}`);
-    await recreateDatabase(options.url, database);
+    if (!options.fresh) {
+        log(`recreating database ${database}`);
+        await recreateDatabase(options.url, database);
+    }
 
     log('applying the Supabase platform (roles, schemas, auth)');
     await applyPlatform(options.url);
@@ -37,21 +41,14 @@ export async function resetDatabase(options: ResetOptions): Promise<void> {
 
     // Loaded here rather than with `db push --include-seed`, whose runtime errors name no line.
     const seedFile = path.join(options.workdir, 'supabase', 'seed.sql');
-    if (options.seed !== false && fs.existsSync(seedFile)) {
-        log('loading supabase/seed.sql');
-        const client = createPgClient(options.url);
-        await client.connect();
-        try {
-            await runSqlFile(client, seedFile);
-        } finally {
-            await client.end();
-        }
-    }
-
-    // A running REST server reloads its schema cache (as PostgREST does on this notification).
     const client = createPgClient(options.url);
     await client.connect();
     try {
+        if (options.seed !== false && fs.existsSync(seedFile)) {
+            log('loading supabase/seed.sql');
+            await runSqlFile(client, seedFile);
+        }
+        // A running REST server reloads its schema cache (as PostgREST does on this notification).
         await client.query(`notify pgrst, 'reload schema'`);
     } finally {
         await client.end();

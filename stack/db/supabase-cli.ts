@@ -1,9 +1,37 @@
 // Runs the real Supabase CLI (from the `supabase` npm package) for the commands that
 // work without Docker against a database URL: db push, gen types, db advisors.
 import { spawn } from 'node:child_process';
+import fs from 'node:fs';
 import { createRequire } from 'node:module';
+import path from 'node:path';
 
-const cliEntry = createRequire(import.meta.url).resolve('supabase/dist/supabase.js');
+const require = createRequire(import.meta.url);
+
+/**
+ * The CLI's binary from its platform package (`@supabase/cli-<os>-<arch>`), run directly: the
+ * package's `supabase.js` is a Node wrapper that only spawns it, which would cost a Node start
+ * per command. The wrapper is the fallback.
+ */
+function cliCommand(): { command: string; args: string[] } {
+    const suffixes: Record<string, string[]> = {
+        'linux-x64': ['linux-x64', 'linux-x64-musl'],
+        'linux-arm64': ['linux-arm64', 'linux-arm64-musl'],
+        'darwin-x64': ['darwin-x64'],
+        'darwin-arm64': ['darwin-arm64'],
+        'win32-x64': ['windows-x64'],
+        'win32-arm64': ['windows-arm64'],
+    };
+    for (const suffix of suffixes[`${process.platform}-${process.arch}`] ?? []) {
+        try {
+            const binary = path.join(path.dirname(require.resolve(`@supabase/cli-${suffix}/package.json`)), 'bin', process.platform === 'win32' ? 'supabase.exe' : 'supabase');
+            if (fs.existsSync(binary)) return { command: binary, args: [] };
+        } catch {
+            // not this platform package
+        }
+    }
+    return { command: process.execPath, args: [require.resolve('supabase/dist/supabase.js')] };
+}
+const cli = cliCommand();
 
 export class SupabaseCliError extends Error {}
 
@@ -22,7 +50,7 @@ export function runSupabaseCli(
     options: { workdir: string; onStderr?: (chunk: string) => void },
 ): Promise<CliResult> {
     return new Promise((resolve, reject) => {
-        const child = spawn(process.execPath, [cliEntry, ...args, '--workdir', options.workdir], {
+        const child = spawn(cli.command, [...cli.args, ...args, '--workdir', options.workdir], {
             stdio: ['ignore', 'pipe', 'pipe'],
             env: { ...process.env, DO_NOT_TRACK: '1', SUPABASE_TELEMETRY_DISABLED: '1' },
         });

@@ -14,6 +14,7 @@ import type { ApiKeys } from '../gateway/keys.js';
 import { createLogger, type LogEntry, type LogLevel } from '../log.js';
 import type { HealthReport } from '../supervisor/component.js';
 import { denoBaseEnv, denoExecutable } from './deno.js';
+import { explainBootError, planImports, reachable, type ImportPlan } from './imports.js';
 import { envFilePath, fingerprint, resolveFunctions, userSecrets, type FunctionSpec } from './registry.js';
 
 export type { LogEntry };
@@ -40,8 +41,10 @@ export interface FunctionsServiceOptions {
     idleTimeoutMs?: number;
     /** JavaScript heap limit of each worker (hosted: 256 MB); past it the request gets 546 WORKER_LIMIT. */
     memoryMb?: number;
-    /** Deno's cache directory (nothing is downloaded; it holds compile caches). */
+    /** Deno's cache directory: compile caches, remote imports fetched while online, generated configs. */
     denoDir: string;
+    /** Whether a host can be reached to fetch a remote import (default: a TCP probe, `reachable`). */
+    network?: (host: string) => Promise<boolean>;
     /** Receives structured log lines, including every line the functions print. */
     log?: (entry: LogEntry) => void;
     /** How long shutdown waits for waitUntil work before killing workers (default 30 s). */
@@ -90,69 +93,101 @@ type RuntimeErrorBody = { code?: string; message?: string; msg?: string; reason?
 
 const IDLE_TIMEOUT = (ms: number) => ({ msg: `Request idle timeout: the function sent no response within ${ms / 1000} s` });
 
-type Boot = { ok: true; port: number } | { ok: false; error: string };
+type Boot = { ok: true; port: number } | { ok: false; error: string; reason: string };
+
+/** How a worker's Deno runs: its config flags, and the import plan behind them (stack/functions/imports.ts). */
+interface Launch {
+    flags: string[];
+    plan?: ImportPlan;
+    /** Remote imports may only come from Deno's cache (no network to their hosts). */
+    offline: boolean;
+}
+
+interface WorkerArgs {
+    deno: string;
+    env: Record<string, string>;
+    memoryMb: number;
+    log: (entry: LogEntry) => void;
+    onCrash: (cause: string) => void;
+}
 
 /** One Deno process serving one function at one version of its code. */
 class Worker {
     readonly booted: Promise<Boot>;
-    private readonly child: ChildProcess;
+    private child?: ChildProcess;
     private exited = false;
     /** V8 reported the heap limit (hosted: 256 MB): requests that die with the worker are 546, not 500. */
     outOfMemory = false;
     private readonly exit: Promise<void>;
+    private markExited!: () => void;
 
     /** Set when the supervisor stops or kills the worker: its exit is then no crash. */
     private expectedExit = false;
 
     constructor(
         spec: FunctionSpec,
-        args: { deno: string; env: Record<string, string>; memoryMb: number; log: (entry: LogEntry) => void; onCrash: (cause: string) => void },
+        args: WorkerArgs & { launch: Promise<Launch> },
     ) {
-        // npm: specifiers always come from the project's node_modules (deno.json sets it; the other cases say it).
-        const configArgs =
-            spec.denoConfig?.kind === 'config'
-                ? ['--config', spec.denoConfig.file]
-                : [...(spec.denoConfig ? ['--import-map', spec.denoConfig.file] : ['--no-config']), '--node-modules-dir=manual'];
-        this.child = spawn(
+        let settle!: (boot: Boot) => void;
+        this.booted = new Promise((resolve) => (settle = resolve));
+        this.exit = new Promise((resolve) => (this.markExited = () => ((this.exited = true), resolve())));
+        // The imports are planned (and the network probed, if they need it) before Deno starts.
+        void args.launch.then(
+            (launch) => {
+                if (this.expectedExit) {
+                    settle({ ok: false, error: 'stopped before it booted', reason: 'stopped before it booted' });
+                    this.markExited();
+                } else {
+                    this.spawn(spec, args, launch, settle);
+                }
+            },
+            (error: unknown) => {
+                const message = `cannot start the worker: ${(error as Error)?.message ?? String(error)}`;
+                settle({ ok: false, error: message, reason: message });
+                this.markExited();
+            },
+        );
+    }
+
+    private spawn(spec: FunctionSpec, args: WorkerArgs, launch: Launch, settle: (boot: Boot) => void): void {
+        // A failure that names an import the stack could not resolve says so; else Deno's own line.
+        const failed = (error: string): Boot => ({ ok: false, error, reason: (launch.plan && explainBootError(error, launch.plan, launch.offline)) ?? bootReason(error) });
+        const child = spawn(
             args.deno,
-            ['run', '--allow-all', '--no-prompt', '--no-remote', '--cached-only', `--v8-flags=--max-old-space-size=${args.memoryMb}`, ...configArgs, HOST, pathToFileURL(spec.entrypoint).href, spec.name],
+            ['run', '--allow-all', '--no-prompt', ...launch.flags, `--v8-flags=--max-old-space-size=${args.memoryMb}`, HOST, pathToFileURL(spec.entrypoint).href, spec.name],
             // Own process group: a terminal's Ctrl-C reaches the supervisor, which stops workers
             // in order (before the database their waitUntil work may still use). A worker whose
             // supervisor died sees stdin close and exits.
             { env: args.env, stdio: ['pipe', 'pipe', 'pipe'], cwd: path.dirname(spec.entrypoint), detached: true },
         );
-        let settle: (boot: Boot) => void;
-        this.booted = new Promise((resolve) => (settle = resolve));
+        this.child = child;
         let bootedOk = false;
         void this.booted.then((boot) => (bootedOk = boot.ok));
-        this.exit = new Promise((resolve) =>
-            this.child.once('exit', (code, signal) => {
-                this.exited = true;
-                if (bootedOk && !this.expectedExit) args.onCrash(signal ? `worker was killed by ${signal}` : `worker exited with code ${code}`);
-                resolve();
-            }),
-        );
-        this.child.stdin?.on('error', () => {});
+        child.once('exit', (code, signal) => {
+            if (bootedOk && !this.expectedExit) args.onCrash(signal ? `worker was killed by ${signal}` : `worker exited with code ${code}`);
+            this.markExited();
+        });
+        child.stdin?.on('error', () => {});
         const fnLog = (level: LogLevel) => (line: string) => {
             if (line.trim()) args.log({ ...structured(line), level: levelOf(line, level), msg: messageOf(line), function: spec.name });
         };
-        readline.createInterface({ input: this.child.stdout! }).on('line', (line) => {
+        readline.createInterface({ input: child.stdout! }).on('line', (line) => {
             if (!line.startsWith(CONTROL)) return fnLog('info')(line);
             const message = JSON.parse(line.slice(CONTROL.length)) as { event: string; port?: number; error?: string };
             if (message.event === 'ready') settle({ ok: true, port: message.port! });
-            else settle({ ok: false, error: message.error ?? 'unknown boot error' });
+            else settle(failed(message.error ?? 'unknown boot error'));
         });
         const stderr: string[] = [];
-        readline.createInterface({ input: this.child.stderr! }).on('line', (line) => {
+        readline.createInterface({ input: child.stderr! }).on('line', (line) => {
             if (/out of memory/i.test(line)) this.outOfMemory = true;
             stderr.push(line);
             if (stderr.length > 40) stderr.shift();
             fnLog('error')(line);
         });
-        this.child.once('error', (error) => settle({ ok: false, error: `cannot run Deno: ${error.message}` }));
-        // Deno itself may fail before the host runs (bad config, unresolvable import map).
+        child.once('error', (error) => settle(failed(`cannot run Deno: ${error.message}`)));
+        // Deno itself may fail before the host runs (bad config, unresolvable import).
         // ('close' comes after stdout is drained, so a boot_error line always wins.)
-        this.child.once('close', () => settle({ ok: false, error: stderr.join('\n') || `Deno exited with code ${this.child.exitCode}` }));
+        child.once('close', () => settle(failed(stderr.join('\n') || `Deno exited with code ${child.exitCode}`)));
     }
 
     get alive(): boolean {
@@ -160,15 +195,15 @@ class Worker {
     }
 
     get pid(): number | undefined {
-        return this.exited ? undefined : this.child.pid;
+        return this.exited ? undefined : this.child?.pid;
     }
 
     /** Graceful stop: the host stops accepting, awaits waitUntil work, exits; killed after `graceMs`. */
     async stop(graceMs: number): Promise<void> {
         if (this.exited) return;
         this.expectedExit = true;
-        this.child.kill('SIGTERM');
-        const timer = setTimeout(() => this.child.kill('SIGKILL'), graceMs);
+        this.child?.kill('SIGTERM');
+        const timer = setTimeout(() => this.child?.kill('SIGKILL'), graceMs);
         await this.exit;
         clearTimeout(timer);
     }
@@ -180,7 +215,7 @@ class Worker {
 
     kill(): Promise<void> {
         this.expectedExit = true;
-        if (!this.exited) this.child.kill('SIGKILL');
+        if (!this.exited) this.child?.kill('SIGKILL');
         return this.exit;
     }
 }
@@ -233,6 +268,7 @@ export async function createFunctionsService(options: FunctionsServiceOptions): 
     const memoryMb = options.memoryMb ?? DEFAULT_MEMORY_MB;
     const idleTimeoutMs = options.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS;
     const envFile = envFilePath(options.config);
+    const network = options.network ?? ((host: string) => reachable(host));
     const slots = new Map<string, Slot>([...resolveFunctions(options.config)].map(([name, spec]) => [name, { spec, crashes: 0, boots: 0 }]));
     for (const slot of slots.values()) {
         if (slot.spec.problem) log({ level: 'error', msg: `function ${slot.spec.name} cannot run: ${slot.spec.problem}`, function: slot.spec.name });
@@ -284,6 +320,25 @@ export async function createFunctionsService(options: FunctionsServiceOptions): 
         slot.spec = spec;
     };
 
+    /**
+     * The Deno flags of a worker: a generated config from the function's import plan; remote
+     * imports fetched only when every host they come from answers, else from Deno's cache.
+     * A config or import map that cannot be read is handed to Deno as it is, to report.
+     */
+    const launchFor = async (spec: FunctionSpec): Promise<Launch> => {
+        let plan: ImportPlan;
+        try {
+            plan = planImports(spec, options.denoDir);
+        } catch {
+            const own = spec.denoConfig?.kind === 'config' ? ['--config', spec.denoConfig.file] : [...(spec.denoConfig ? ['--import-map', spec.denoConfig.file] : ['--no-config']), '--node-modules-dir=manual'];
+            return { flags: [...own, '--cached-only'], offline: true };
+        }
+        if (Object.keys(plan.localized).length) log({ level: 'debug', msg: 'imports resolved locally', function: spec.name, imports: plan.localized });
+        const online = plan.hosts.length > 0 && (await Promise.all(plan.hosts.map(network))).every(Boolean);
+        if (plan.remote.length) log({ level: 'info', msg: online ? 'remote imports are fetched (network reachable)' : 'remote imports come from the cache only (no network to their hosts)', function: spec.name, remote: plan.remote });
+        return { flags: ['--config', plan.configFile, ...(online ? [] : ['--cached-only'])], plan, offline: !online };
+    };
+
     const retire = (worker: Worker) => {
         const stopping = worker.stop(graceMs).finally(() => retiring.delete(stopping));
         retiring.add(stopping);
@@ -306,7 +361,7 @@ export async function createFunctionsService(options: FunctionsServiceOptions): 
             slot.crashes += 1;
             log({ level: 'error', msg: `function worker stopped unexpectedly: ${cause}; the next request starts a new one`, function: slot.spec.name, cause });
         };
-        slot.worker = new Worker(slot.spec, { deno, env, memoryMb, log, onCrash });
+        slot.worker = new Worker(slot.spec, { deno, env, memoryMb, log, onCrash, launch: launchFor(slot.spec) });
         slot.version = version;
         slot.boots += 1;
         const worker = slot.worker;
@@ -316,9 +371,9 @@ export async function createFunctionsService(options: FunctionsServiceOptions): 
                 slot.bootError = undefined;
                 return;
             }
-            const reason = bootReason(boot.error);
+            const reason = boot.reason;
             // Logged once per failing version, not once per request.
-            if (slot.bootError?.reason !== reason) log({ level: 'error', msg: 'function failed to boot', function: slot.spec.name, error: boot.error });
+            if (slot.bootError?.reason !== reason) log({ level: 'error', msg: 'function failed to boot', function: slot.spec.name, reason, error: boot.error });
             slot.bootError = { reason, at: Date.now() };
         });
         return worker;
@@ -351,7 +406,7 @@ export async function createFunctionsService(options: FunctionsServiceOptions): 
             if (!boot || limited) return fail(546, WORKER_LIMIT);
             if (!boot.ok) {
                 done();
-                return fail(503, { ...BOOT_ERROR, reason: bootReason(boot.error) });
+                return fail(503, { ...BOOT_ERROR, reason: boot.reason });
             }
             const forwarded = new Headers(request.headers);
             for (const hop of ['connection', 'keep-alive', 'transfer-encoding', 'content-length']) forwarded.delete(hop);

@@ -115,7 +115,7 @@ export function fingerprint(roots: string[]): string {
         }
         if (stat.isDirectory()) {
             if (depth > 8) return;
-            for (const entry of fs.readdirSync(target, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
+            for (const entry of fs.readdirSync(target, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : 1))) {
                 // Dependencies and hidden folders (.git, .local data) are not function code; .env files are.
                 if (entry.isDirectory() && (entry.name === 'node_modules' || entry.name.startsWith('.'))) continue;
                 visit(path.join(target, entry.name), depth + 1);

@@ -8,7 +8,9 @@
 // `sb_secret_…` key. `Authorization: Bearer <jwt>` decides the role when present (the
 // service verifies it); `Authorization: Bearer sb_…` is replaced by the JWT of the role
 // the opaque key stands for; with no Authorization the key's JWT is sent. A key that is
-// not the project's is refused here with 401, whatever the route.
+// not the project's is refused here with 401, except on /functions/v1: there, as on Supabase
+// (no key-auth on that route), a key the gateway does not know reaches the function
+// unchanged, and JWT checks are the function's `verify_jwt` (or its own code's) job.
 //
 // Like Kong's key-auth plugin on Supabase's routes, a request without a key is refused with
 // 401 {"message":"No API key found in request"} on /rest/v1, /auth/v1, /realtime/v1,
@@ -46,6 +48,8 @@ export interface GatewayOptions {
     selfCorsPrefixes?: string[];
     /** Which paths need an API key (default: Supabase's, KONG_KEY_AUTH). */
     keyAuth?: KeyAuthRoutes;
+    /** Prefixes where an unknown key is passed through instead of refused (default: KEY_PASSTHROUGH). */
+    keyPassthrough?: string[];
     /**
      * Exact paths served as they come, without API-key handling or CORS: the handler
      * authenticates the caller itself (the Basic-auth metrics endpoint).
@@ -103,6 +107,13 @@ export const KONG_KEY_AUTH: KeyAuthRoutes = {
     open: ['/auth/v1/verify', '/auth/v1/callback', '/auth/v1/authorize', '/auth/v1/.well-known/jwks.json'],
 };
 
+/**
+ * Routes that neither need nor check a key (Supabase's gateway runs no key-auth there): a
+ * key the gateway does not know — in `apikey` or as `Authorization: Bearer sb_…` — goes to
+ * the service untouched. Known keys are still turned into their role's JWT.
+ */
+export const KEY_PASSTHROUGH = ['/functions/v1'];
+
 /** Kong key-auth's answer to a request without a key: body, status and its WWW-Authenticate header. */
 export const NO_API_KEY = { message: 'No API key found in request' };
 const noApiKey = () =>
@@ -128,6 +139,7 @@ export function createGateway(options: GatewayOptions): FetchHandler {
     const opaque: Record<string, string> = { [options.keys.publishable]: options.keys.anon, [options.keys.secret]: options.keys.serviceRole };
     const keyAuth = options.keyAuth ?? KONG_KEY_AUTH;
     const needsKey = (pathname: string, prefix: string) => keyAuth.required.includes(prefix) && !keyAuth.open.some((open) => pathname.startsWith(open));
+    const passthrough = options.keyPassthrough ?? KEY_PASSTHROUGH;
 
     /** The JWT an API key stands for, or undefined when the key is not the project's. */
     const jwtForKey = async (key: string): Promise<string | undefined> => {
@@ -161,14 +173,15 @@ export function createGateway(options: GatewayOptions): FetchHandler {
                 const apikey = headers.get('apikey') ?? url.searchParams.get('apikey');
                 const keyJwt = apikey ? await jwtForKey(apikey) : undefined;
                 const bearer = /^Bearer\s+(\S+)$/i.exec(headers.get('authorization') ?? '')?.[1];
+                const checksKeys = !passthrough.includes(prefix);
                 if (!apikey && needsKey(url.pathname, prefix)) {
                     response = noApiKey();
-                } else if (apikey && !keyJwt) {
+                } else if (apikey && !keyJwt && checksKeys) {
                     response = json(401, INVALID_API_KEY);
-                } else if (bearer?.startsWith('sb_') && !opaque[bearer]) {
+                } else if (bearer?.startsWith('sb_') && !opaque[bearer] && checksKeys) {
                     response = json(401, INVALID_API_KEY);
                 } else {
-                    if (bearer?.startsWith('sb_')) headers.set('authorization', `Bearer ${opaque[bearer]}`);
+                    if (bearer?.startsWith('sb_') && opaque[bearer]) headers.set('authorization', `Bearer ${opaque[bearer]}`);
                     else if (!headers.has('authorization') && keyJwt) headers.set('authorization', `Bearer ${keyJwt}`);
                     role = roleOf(headers.get('authorization')) ?? 'anon';
                     headers.set('x-request-id', requestId);

@@ -85,7 +85,8 @@ export function createStackMetrics(sources: StackMetricsSources): StackMetrics {
         registers,
         collect() {
             this.reset();
-            for (const [name, report] of Object.entries(sources.components())) this.set({ component: name }, componentUp(report));
+            // A component not run on purpose (disabled, not available locally) is no outage.
+            for (const [name, report] of Object.entries(sources.components())) if (report.state !== 'disabled') this.set({ component: name }, componentUp(report));
         },
     });
     new Counter({

@@ -765,8 +765,11 @@ async function execute(
         if (error instanceof ApiError) throw error;
         const pgErr = error as { code?: string; message: string; detail?: string; hint?: string };
         if (isConnectionError(error)) deps.connectionFailed?.(error);
+        // A backend that outlives a killed postmaster ends its session with 57P01 "terminating
+        // connection due to unexpected postmaster exit": the server is gone, not answering.
+        const serverGone = pgErr?.code === '57P01' && /unexpected postmaster exit/i.test(pgErr.message ?? '');
         // A SQLSTATE (even 57P01 on `drop database … with (force)`) is the server's answer, mapped as PostgREST does.
-        if (pgErr && typeof pgErr.code === 'string' && /^[0-9A-Z]{5}$/.test(pgErr.code)) throw fromPgError(pgErr, identity.authenticated);
+        if (!serverGone && pgErr && typeof pgErr.code === 'string' && /^[0-9A-Z]{5}$/.test(pgErr.code)) throw fromPgError(pgErr, identity.authenticated);
         // The connection broke mid-request (Postgres killed or restarting): PostgREST's client error.
         if (isConnectionError(error)) throw new ApiError(503, 'PGRST001', 'Database client error. Retrying the connection.', pgErr.message);
         throw error;

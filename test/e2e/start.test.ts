@@ -1,6 +1,7 @@
 // `npm start` as a user runs it: a child process on a temporary Supabase project (free
 // ports, the fixture functions, one scheduled job), ready, answering on every route, and
 // gone without a trace after Ctrl-C (SIGINT).
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
@@ -8,6 +9,7 @@ import nodemailer from 'nodemailer';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { freePort } from '../../stack/db/cluster.js';
 import { LOCAL_PUBLISHABLE_KEY, LOCAL_SECRET_KEY } from '../../stack/keys.js';
+import { PROJECT_ROOT } from '../../stack/paths.js';
 import { alive, killGroup, launch, makeProject, runCli, type Launched, type Ports } from '../harness/local-stack.js';
 import { LOCAL_STRIPE_SECRET_KEY } from '../../stack/fakes/stripe/index.js';
 import { descendants } from '../harness/processes.js';
@@ -53,6 +55,18 @@ describe('npm start', () => {
         expect(result.stdout).toContain(`STORAGE_URL="http://127.0.0.1:${ports.api}/storage/v1"`);
         expect(result.stdout).toContain(`STRIPE_API_URL="http://127.0.0.1:${ports.stripe}"`);
         expect(result.stdout).toMatch(/^STRIPE_WEBHOOK_SECRET="whsec_\w+"$/m);
+    });
+
+    it('eval "$(npm run -s status -- -o env)" sets the variables in a shell, as the README shows', async () => {
+        const printed = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+            const child = spawn('sh', ['-c', `eval "$(npm run -s status -- -o env --workdir '${workdir}')" && printf '%s\n%s' "$API_URL" "$SECRET_KEY"`], { cwd: PROJECT_ROOT });
+            const out = { stdout: '', stderr: '' };
+            child.stdout.on('data', (chunk: Buffer) => (out.stdout += chunk.toString()));
+            child.stderr.on('data', (chunk: Buffer) => (out.stderr += chunk.toString()));
+            child.once('close', (code) => resolve({ code, ...out }));
+        });
+        expect(printed.code, printed.stderr).toBe(0);
+        expect(printed.stdout).toBe(`http://127.0.0.1:${ports.api}\n${LOCAL_SECRET_KEY}`);
     });
 
     it('answers on each route of the running components', async () => {

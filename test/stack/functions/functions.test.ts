@@ -8,61 +8,25 @@ import { FunctionsHttpError } from '@supabase/supabase-js';
 import { SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { loadProjectConfig, type ProjectConfig } from '../../../stack/config.js';
-import { createFunctionsService, type FunctionsService, type LogEntry } from '../../../stack/functions/index.js';
-import { createGateway } from '../../../stack/gateway/index.js';
-import { apiKeysFor } from '../../../stack/gateway/keys.js';
-import { listen, type Listening } from '../../../stack/http.js';
-import { jwtKeysFromConfig } from '../../../stack/jwt.js';
 import { LOCAL_ANON_KEY, LOCAL_PUBLISHABLE_KEY, LOCAL_SERVICE_ROLE_KEY } from '../../../stack/keys.js';
 import { PROJECT_ROOT } from '../../../stack/paths.js';
+import { serveFunctions, UNUSED_DB_URL, type RunningFunctions } from '../../harness/functions.js';
 import { testClient } from '../gateway/supabase-client.js';
 
 const FIXTURE_PROJECT = path.join(PROJECT_ROOT, 'test', 'fixtures', 'project');
-const DB_URL = 'postgresql://postgres:postgres@127.0.0.1:1/postgres';
 const denoDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tillbase-deno-'));
 
-interface RunningFunctions {
-    url: string;
-    functions: FunctionsService;
-    logs: LogEntry[];
-    stop(): Promise<void>;
-}
+/** This machine reaches no host but the npm registry: remote imports are judged offline. */
+const offline = async () => false;
 
-async function serveFunctions(config: ProjectConfig, limits: { wallClockMs?: number; idleTimeoutMs?: number; shutdownGraceMs?: number } = {}): Promise<RunningFunctions> {
-    const jwt = jwtKeysFromConfig(config);
-    const keys = await apiKeysFor(jwt);
-    const logs: LogEntry[] = [];
-    let gateway: Listening | undefined;
-    const functions = await createFunctionsService({
-        config,
-        jwt,
-        keys,
-        apiUrl: 'http://127.0.0.1:0',
-        dbUrl: DB_URL,
-        denoDir,
-        wallClockMs: limits.wallClockMs ?? 60_000,
-        idleTimeoutMs: limits.idleTimeoutMs ?? 60_000,
-        memoryMb: 64,
-        shutdownGraceMs: limits.shutdownGraceMs,
-        log: (entry) => logs.push(entry),
-    });
-    gateway = await listen(createGateway({ routes: { '/functions/v1': functions.handler }, keys, jwt, accessLog: () => {} }), { port: 0 });
-    return {
-        url: gateway.url,
-        functions,
-        logs,
-        stop: async () => {
-            await functions.close();
-            await gateway?.close();
-        },
-    };
-}
+const serve = (config: ProjectConfig, limits: { wallClockMs?: number; idleTimeoutMs?: number; shutdownGraceMs?: number } = {}) =>
+    serveFunctions(config, { denoDir, network: offline, ...limits });
 
 let stack: RunningFunctions;
 const started: RunningFunctions[] = [];
 
 beforeAll(async () => {
-    stack = await serveFunctions(loadProjectConfig(FIXTURE_PROJECT), { wallClockMs: 1_500 });
+    stack = await serve(loadProjectConfig(FIXTURE_PROJECT), { wallClockMs: 1_500 });
     started.push(stack);
 });
 
@@ -113,7 +77,7 @@ describe('environment', () => {
                 SUPABASE_URL: 'http://127.0.0.1:0',
                 SUPABASE_ANON_KEY: LOCAL_ANON_KEY,
                 SUPABASE_SERVICE_ROLE_KEY: LOCAL_SERVICE_ROLE_KEY,
-                SUPABASE_DB_URL: DB_URL,
+                SUPABASE_DB_URL: UNUSED_DB_URL,
                 SUPABASE_PUBLISHABLE_KEYS: JSON.stringify({ default: LOCAL_PUBLISHABLE_KEY }),
                 SUPABASE_SECRET_KEYS: expect.stringMatching(/^\{"default":"sb_secret_/),
                 FIXTURE_SECRET: 'from-env-file',
@@ -168,6 +132,39 @@ describe('verify_jwt', () => {
     });
 });
 
+describe('API keys on /functions/v1 (no key-auth there, as on Supabase)', () => {
+    const UNKNOWN_KEY = 'sb_publishable_notthisprojectskeynotthisproj';
+    const call = async (name: string, headers: Record<string, string>) => {
+        const response = await fetch(`${stack.url}/functions/v1/${name}`, { method: 'POST', headers, body: '{}' });
+        return { status: response.status, body: (await response.json()) as Record<string, unknown> };
+    };
+
+    it('passes an apikey it does not know through to a verify_jwt = false function, unchanged', async () => {
+        const result = await call('hello-open', { apikey: UNKNOWN_KEY });
+        expect(result.status).toBe(200);
+        expect(result.body).toMatchObject({ style: 'Deno.serve', apikey: UNKNOWN_KEY, authorization: null });
+    });
+
+    it('passes an unknown opaque key in Authorization through as well', async () => {
+        const result = await call('hello-open', { authorization: `Bearer ${UNKNOWN_KEY}` });
+        expect(result).toMatchObject({ status: 200, body: { authorization: `Bearer ${UNKNOWN_KEY}`, apikey: null } });
+    });
+
+    it('leaves JWT checks to verify_jwt: an unknown apikey with a forged JWT gets 401 Invalid JWT from it', async () => {
+        const forgedJwt = await new SignJWT({ role: 'anon' })
+            .setProtectedHeader({ alg: 'HS256' })
+            .setExpirationTime('1h')
+            .sign(new TextEncoder().encode('not-the-project-secret-but-32-characters-long'));
+        expect(await call('hello', { apikey: UNKNOWN_KEY, authorization: `Bearer ${forgedJwt}` })).toEqual({ status: 401, body: { msg: 'Invalid JWT' } });
+        expect(await call('hello', { apikey: UNKNOWN_KEY })).toEqual({ status: 401, body: { msg: 'Error: Missing authorization header' } });
+    });
+
+    it('still turns a known opaque key into its JWT', async () => {
+        const result = await call('hello', { apikey: LOCAL_PUBLISHABLE_KEY });
+        expect(result).toMatchObject({ status: 200, body: { apikey: LOCAL_PUBLISHABLE_KEY, authorization: `Bearer ${LOCAL_ANON_KEY}` } });
+    });
+});
+
 describe('runtime errors', () => {
     it('answers 500 WORKER_ERROR for an uncaught exception, and logs it', async () => {
         const { error } = await anon().functions.invoke('boom');
@@ -188,7 +185,7 @@ describe('runtime errors', () => {
     });
 
     it('answers 504 when the function sends no response within the idle timeout', async () => {
-        const own = await serveFunctions(loadProjectConfig(FIXTURE_PROJECT), { idleTimeoutMs: 300, shutdownGraceMs: 500 });
+        const own = await serve(loadProjectConfig(FIXTURE_PROJECT), { idleTimeoutMs: 300, shutdownGraceMs: 500 });
         started.push(own);
         const { error } = await testClient(own.url, LOCAL_ANON_KEY).functions.invoke('slow');
         expect(await failure(error)).toEqual({ status: 504, body: { msg: expect.stringContaining('idle timeout') } });
@@ -219,7 +216,7 @@ describe('EdgeRuntime.waitUntil', () => {
     });
 
     it('awaits pending background work when the stack shuts down', async () => {
-        const own = await serveFunctions(loadProjectConfig(FIXTURE_PROJECT));
+        const own = await serve(loadProjectConfig(FIXTURE_PROJECT));
         const file = path.join(denoDir, 'at-shutdown.txt');
         const { error } = await testClient(own.url, LOCAL_ANON_KEY).functions.invoke('background', { body: { file, delayMs: 700 } });
         expect(error).toBeNull();
@@ -235,7 +232,7 @@ describe('code changes', () => {
         fs.writeFileSync(path.join(project, 'supabase', 'config.toml'), 'project_id = "reload"\n[functions.reloadable]\nverify_jwt = false\n');
         const source = path.join(project, 'supabase', 'functions', 'reloadable', 'index.ts');
         fs.copyFileSync(path.join(PROJECT_ROOT, 'test', 'fixtures', 'functions', 'reloadable', 'index.ts'), source);
-        const own = await serveFunctions(loadProjectConfig(project));
+        const own = await serve(loadProjectConfig(project));
         started.push(own);
         const client = testClient(own.url, LOCAL_ANON_KEY);
         expect((await client.functions.invoke('reloadable', { method: 'GET' })).data).toEqual({ version: 1 });
@@ -270,7 +267,7 @@ describe('isolation of broken functions', () => {
             ].join('\n'),
         );
         try {
-            const own = await serveFunctions(loadProjectConfig(project));
+            const own = await serve(loadProjectConfig(project));
             started.push(own);
             const call = async (name: string) => {
                 const response = await fetch(`${own.url}/functions/v1/${name}`, { method: 'POST', headers: { apikey: LOCAL_PUBLISHABLE_KEY }, body: '{}' });

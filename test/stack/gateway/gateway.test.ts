@@ -94,6 +94,16 @@ describe('raw requests', () => {
         expect(await response.json()).toEqual({ message: 'Invalid API key', hint: expect.any(String) });
     });
 
+    it('an unknown key on /functions/v1 reaches the function unchanged (JWT checks are verify_jwt\'s), while /rest/v1 refuses it', async () => {
+        const unknown = 'sb_publishable_notthisprojectskeynotthisproj';
+        const fn = await fetch(`${gateway.url}/functions/v1/probe`, { headers: { apikey: unknown } });
+        expect(fn.status).toBe(200);
+        const seen = ((await fn.json()) as Array<Record<string, unknown>>)[0]!;
+        expect(seen).toMatchObject({ apikey: unknown, role: 'anon', path: '/probe' });
+        const rest = await fetch(`${gateway.url}/rest/v1/probe`, { headers: { apikey: unknown } });
+        expect(rest.status).toBe(401);
+    });
+
     it('strips the route prefix', async () => {
         const response = await fetch(`${gateway.url}/rest/v1/orders?select=id`, { headers: { apikey: LOCAL_PUBLISHABLE_KEY } });
         expect(((await response.json()) as Array<Record<string, unknown>>)[0]!.path).toBe('/orders');
