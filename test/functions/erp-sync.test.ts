@@ -27,7 +27,7 @@ const odoo = (createMissingProducts = true, timeoutMs = 2_000) =>
     createErpAdapter({ ERP_ADAPTER: 'odoo', ODOO_URL: fake.url, ODOO_DATABASE: 'shopdb', ODOO_API_KEY: 'sync-key', ODOO_PROTOCOL: 'json2', ODOO_CREATE_MISSING_PRODUCTS: createMissingProducts, ERP_TIMEOUT_MS: timeoutMs });
 
 function deps(erp: ErpAdapter = odoo()): ErpSyncDeps {
-    return { db: pool, erp, clock: () => now, log: createLogger({}, () => {}), worker: 'test-worker' };
+    return { db: pool, erp, clock: () => now, log: createLogger({}, () => {}), worker: 'test-worker', serviceKeys: [LOCAL_SERVICE_ROLE_KEY] };
 }
 
 async function run(body: Record<string, unknown> = {}, erp?: ErpAdapter, key = LOCAL_SERVICE_ROLE_KEY): Promise<Response> {
