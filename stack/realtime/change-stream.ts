@@ -100,9 +100,10 @@ export class ChangeStream {
         });
         await client.connect();
         // Every poll starts a decoding context, which Postgres logs at LOG level ("starting
-        // logical decoding for slot …"): tens of lines a second in the server log. This
-        // session's own LOG lines are not worth keeping; warnings and errors still are.
-        await client.query(`set log_min_messages = warning`);
+        // logical decoding for slot …", with the statement): tens of lines a second in the
+        // server log. For the server log LOG ranks above ERROR, so only `fatal` silences
+        // it; this session's errors still reach this client, which logs them once a streak.
+        await client.query(`set log_min_messages = fatal`);
         this.client = client;
         return client;
     }
