@@ -1,5 +1,5 @@
-// The signed-in customer's cart: their most recent open cart (made on the first `add`)
-// and its lines, one per variant. Only what RLS and the column grants allow customers is
+// The signed-in customer's cart: their most recent open cart (made on the first `add`;
+// concurrent adds of one client share it) and its lines, one per variant. Only what RLS and the column grants allow customers is
 // used: carts and lines are inserted, a line's `quantity` updated, lines deleted.
 //
 // `add` adds to an existing line. An upsert cannot do that here (PostgREST's upsert sets
@@ -79,11 +79,17 @@ export function createCart(ctx: Context): CartApi {
         return row ? toCart(row as unknown as CartRow) : null;
     };
 
-    const openCartId = async (): Promise<string> => {
-        const existing = await openCart();
-        if (existing) return existing.id;
-        const created = await ctx.rows(await supabase.from('carts').insert({}).select('id').single());
-        return created.id;
+    // Finding or making the open cart runs one call at a time in this client, so concurrent
+    // adds share one cart instead of making one each.
+    let cartLock: Promise<unknown> = Promise.resolve();
+    const openCartId = (): Promise<string> => {
+        const next = cartLock.then(async () => {
+            const existing = await openCart();
+            if (existing) return existing.id;
+            return (await ctx.rows(await supabase.from('carts').insert({}).select('id').single())).id;
+        });
+        cartLock = next.catch(() => undefined);
+        return next;
     };
 
     const lineOf = async (cartId: string, variantId: string) =>

@@ -100,10 +100,10 @@ export function createCatalog(ctx: Context): CatalogApi {
     };
 
     // Staff may read inactive rows too; the storefront shows active ones only.
-    const select = (categoryJoin: 'inner' | 'left', count: boolean) =>
+    const select = (categoryJoin: 'inner' | 'left', count?: { head: boolean }) =>
         ctx.supabase
             .from('products')
-            .select(`${PRODUCT_COLUMNS}, category:categories!${categoryJoin}(slug, name), variants:product_variants(${VARIANT_COLUMNS})`, count ? { count: 'exact' } : undefined)
+            .select(`${PRODUCT_COLUMNS}, category:categories!${categoryJoin}(slug, name), variants:product_variants(${VARIANT_COLUMNS})`, count ? { count: 'exact', head: count.head } : undefined)
             .eq('active', true);
 
     return {
@@ -112,20 +112,29 @@ export function createCatalog(ctx: Context): CatalogApi {
                 const input = parseWith(CatalogListInput, options);
                 const limit = input.limit ?? 24;
                 const offset = input.offset ?? 0;
-                let query = select(input.category ? 'inner' : 'left', true);
-                if (input.category) query = query.eq('category.slug', input.category);
-                if (input.search) {
-                    const pattern = containsPattern(input.search);
-                    query = query.or(`name.ilike.${pattern},description.ilike.${pattern}`);
+                const filtered = (head: boolean) => {
+                    let query = select(input.category ? 'inner' : 'left', { head });
+                    if (input.category) query = query.eq('category.slug', input.category);
+                    if (input.search) {
+                        const pattern = containsPattern(input.search);
+                        query = query.or(`name.ilike.${pattern},description.ilike.${pattern}`);
+                    }
+                    return query;
+                };
+                const response = await filtered(false).order('name').order('id').range(offset, offset + limit - 1);
+                if (response.error?.code === 'PGRST103') {
+                    // PostgREST answers an offset past the last product with 416: an empty page, and the count.
+                    const counted = await filtered(true);
+                    await ctx.rows(counted);
+                    return { products: [], total: counted.count ?? 0 };
                 }
-                const response = await query.order('name').order('id').range(offset, offset + limit - 1);
                 const rows = await ctx.rows(response);
                 return { products: (rows as unknown as ProductRow[]).map(toProduct), total: response.count ?? 0 };
             });
         },
         get(slug) {
             return ctx.run(async () => {
-                const response = await select('left', false).eq('slug', slug).maybeSingle();
+                const response = await select('left').eq('slug', slug).maybeSingle();
                 const row = await ctx.rows(response);
                 if (!row) throw failure('not_found', `No product ${JSON.stringify(slug)} in the catalogue`);
                 return toProduct(row as unknown as ProductRow);

@@ -101,8 +101,58 @@ export function createOrders(ctx: Context): OrdersApi {
         return { ...order, items: [...order.items].sort((a, b) => a.sku.localeCompare(b.sku)), payment: payments[0] ?? null };
     };
 
+    // One channel per order and client (supabase-js keeps one channel per topic): every
+    // watch of the order listens on it; the last one to stop leaves it.
+    interface SharedChannel {
+        listeners: Set<() => void>;
+        failures: Set<(error: TillbaseError) => void>;
+        /** Settles when the join is answered: nothing, or why it failed. */
+        joined: Promise<TillbaseError | undefined>;
+        channel?: RealtimeChannel;
+    }
+    const channels = new Map<string, SharedChannel>();
+
+    const join = (id: string): SharedChannel => {
+        const existing = channels.get(id);
+        if (existing) return existing;
+        const shared: SharedChannel = { listeners: new Set(), failures: new Set(), joined: Promise.resolve(undefined) };
+        const notify = () => shared.listeners.forEach((listener) => listener());
+        shared.joined = (async () => {
+            // The join carries the user's token: make sure realtime has the current one.
+            await supabase.realtime.setAuth();
+            return new Promise<TillbaseError | undefined>((resolve) => {
+                let subscribed = false;
+                shared.channel = supabase
+                    .channel(`order:${id}`, { config: { private: true } })
+                    .on('broadcast', { event: 'status_changed' }, notify)
+                    .on('postgres_changes', { event: '*', schema: 'public', table: 'payments', filter: `order_id=eq.${id}` }, notify)
+                    .subscribe((status, error) => {
+                        if (status === 'SUBSCRIBED') {
+                            subscribed = true;
+                            resolve(undefined);
+                        } else if (status === 'CHANNEL_ERROR' || status === 'TIMED_OUT') {
+                            const reason = error?.message ?? status;
+                            // Realtime Authorization refuses a topic the user cannot read: the order is not theirs.
+                            const refused = /permission|unauthori[sz]ed/i.test(reason);
+                            const mapped = failure(refused ? 'not_found' : 'unavailable', refused ? 'No such order to watch (or it is not yours)' : `Realtime: ${reason}`, { reason });
+                            if (subscribed) shared.failures.forEach((listener) => listener(mapped));
+                            else resolve(mapped);
+                        }
+                    });
+            });
+        })().catch((error: unknown) => toTillbaseError(error));
+        channels.set(id, shared);
+        return shared;
+    };
+
+    const leave = async (id: string, shared: SharedChannel) => {
+        if (shared.listeners.size > 0 || channels.get(id) !== shared) return;
+        channels.delete(id);
+        await shared.joined;
+        if (shared.channel) await supabase.removeChannel(shared.channel);
+    };
+
     const watch = (id: string, onChange: (order: OrderDetail) => void, options: WatchOptions = {}): OrderWatch => {
-        let channel: RealtimeChannel | undefined;
         let stopped = false;
         let last = '';
         let settle: (result: TillbaseResult<OrderDetail>) => void = () => {};
@@ -129,37 +179,31 @@ export function createOrders(ctx: Context): OrdersApi {
             });
         };
 
-        const start = async () => {
+        let shared: SharedChannel | undefined;
+        const listener = () => refresh();
+        const onFailure = (error: TillbaseError) => options.onError?.(error);
+        try {
             parseWith(OrderId, id, 'id');
-            // The join carries the user's token: make sure realtime has the current one.
-            await supabase.realtime.setAuth();
-            if (stopped) return;
-            channel = supabase
-                .channel(`order:${id}`, { config: { private: true } })
-                .on('broadcast', { event: 'status_changed' }, () => refresh())
-                .on('postgres_changes', { event: '*', schema: 'public', table: 'payments', filter: `order_id=eq.${id}` }, () => refresh());
-            let subscribed = false;
-            channel.subscribe((status, error) => {
-                if (status === 'SUBSCRIBED') {
-                    subscribed = true;
-                    refresh(true);
-                } else if (status === 'CHANNEL_ERROR' || status === 'TIMED_OUT') {
-                    const reason = error?.message ?? status;
-                    const code = /permission|unauthori[sz]ed/i.test(reason) ? 'not_found' : 'unavailable';
-                    const mapped = failure(code, code === 'not_found' ? 'No such order to watch (or it is not yours)' : `Realtime: ${reason}`, { reason });
-                    if (subscribed) options.onError?.(mapped);
-                    else settle({ data: null, error: mapped });
-                }
+            shared = join(id);
+            shared.listeners.add(listener);
+            shared.failures.add(onFailure);
+            void shared.joined.then((error) => {
+                if (error) settle({ data: null, error });
+                else refresh(true);
             });
-        };
-        start().catch((error: unknown) => settle({ data: null, error: toTillbaseError(error) }));
+        } catch (error) {
+            settle({ data: null, error: toTillbaseError(error) });
+        }
 
         return {
             ready,
             async stop() {
                 stopped = true;
                 settle({ data: null, error: failure('conflict', 'The watch was stopped before it was ready') });
-                if (channel) await supabase.removeChannel(channel);
+                if (!shared) return;
+                shared.listeners.delete(listener);
+                shared.failures.delete(onFailure);
+                await leave(id, shared);
             },
         };
     };
