@@ -59,6 +59,11 @@ export interface WatchOptions {
 export interface WaitForPaymentOptions {
     /** Give up after this long (default 120 000 ms) with `unavailable`. */
     timeoutMs?: number;
+    /**
+     * The customer is trying again after a declined attempt: the order's `failed` state at
+     * the start is that attempt's, not an outcome; only a new failure (or success) counts.
+     */
+    retrying?: boolean;
 }
 
 export interface OrdersApi {
@@ -71,9 +76,10 @@ export interface OrdersApi {
     /** Calls `onChange` with the order now and after every change of its status or payment. */
     watch(id: string, onChange: (order: OrderDetail) => void, options?: WatchOptions): OrderWatch;
     /**
-     * Waits for the outcome of a payment: the order once paid; `payment_failed` when an
-     * attempt fails while waiting (start waiting before confirming the payment);
-     * `conflict` when the order expires or is canceled; `unavailable` after the timeout.
+     * Waits for the outcome of a payment (Stripe's webhook reaching the shop): the order
+     * once paid (or authorized); `payment_failed` when the payment is failed (with
+     * `retrying`, only when it fails again while waiting); `conflict` when the order
+     * expires or is canceled; `unavailable` after the timeout.
      */
     waitForPayment(id: string, options?: WaitForPaymentOptions): TillbaseRequest<OrderDetail>;
 }
@@ -244,9 +250,13 @@ export function createOrders(ctx: Context): OrdersApi {
                 () =>
                     new Promise<OrderDetail>((resolve, reject) => {
                         let initial = true;
+                        let done = false;
+                        // The first outcome wins; the channel is left before it is reported.
                         const finish = (outcome: () => void) => {
+                            if (done) return;
+                            done = true;
                             clearTimeout(timer);
-                            void watcher.stop().then(outcome);
+                            void watcher.stop().then(outcome, outcome);
                         };
                         const timeoutMs = options.timeoutMs ?? 120_000;
                         const timer = setTimeout(
@@ -260,7 +270,7 @@ export function createOrders(ctx: Context): OrdersApi {
                                 initial = false;
                                 if (PAID.includes(order.status) || order.payment_status === 'authorized') finish(() => resolve(order));
                                 else if (CLOSED.includes(order.status)) finish(() => reject(failure('conflict', `The order is ${order.status}`, { order_id: id, status: order.status })));
-                                else if (changed && order.payment_status === 'failed') {
+                                else if (order.payment_status === 'failed' && (changed || !options.retrying)) {
                                     const message = order.payment?.failure_message ?? 'The payment failed';
                                     finish(() => reject(failure('payment_failed', message, { order_id: id, failure_message: order.payment?.failure_message ?? null })));
                                 }
