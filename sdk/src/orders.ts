@@ -156,6 +156,9 @@ export function createOrders(ctx: Context): OrdersApi {
         channels.delete(id);
         await shared.joined;
         if (shared.channel) await supabase.removeChannel(shared.channel);
+        // supabase-js keeps an empty socket open for a while (2 heartbeats) before closing it,
+        // which holds a Node process open: the socket these watches opened closes with the last one.
+        if (supabase.getChannels().length === 0) await supabase.realtime.disconnect();
     };
 
     const watch = (id: string, onChange: (order: OrderDetail) => void, options: WatchOptions = {}): OrderWatch => {
