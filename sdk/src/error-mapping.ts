@@ -157,7 +157,7 @@ export function fromAuth(error: AuthErrorLike): TillbaseError {
 }
 
 interface FunctionsErrorLike {
-    name: 'FunctionsHttpError' | 'FunctionsRelayError' | 'FunctionsFetchError';
+    name: string;
     message: string;
     context: unknown;
 }
