@@ -147,6 +147,13 @@ export function createOrders(ctx: Context): OrdersApi {
                     });
             });
         })().catch((error: unknown) => toTillbaseError(error));
+        // A refused or failed join is not kept: the next watch of the order tries again.
+        void shared.joined.then(async (error) => {
+            if (!error || channels.get(id) !== shared) return;
+            channels.delete(id);
+            if (shared.channel) await supabase.removeChannel(shared.channel);
+            if (supabase.getChannels().length === 0) await supabase.realtime.disconnect();
+        });
         channels.set(id, shared);
         return shared;
     };
