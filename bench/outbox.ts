@@ -116,7 +116,7 @@ async function ordersToErp(pool: pg.Pool, api: pg.Pool): Promise<void> {
             fake.setFaults({ latency_ms: 50 });
             await paidOrders(pool, api, orderCount, String(batch));
             const erp = createErpAdapter({ ERP_ADAPTER: 'odoo', ODOO_URL: fake.url, ODOO_DATABASE: 'bench', ODOO_API_KEY: 'bench', ODOO_PROTOCOL: 'json2', ODOO_CREATE_MISSING_PRODUCTS: true, ERP_TIMEOUT_MS: 10_000 });
-            const deps = { db: pool, erp, clock: () => new Date(), log: createLogger({}, () => {}), worker: 'bench' };
+            const deps = { db: pool, erp, clock: () => new Date(), log: createLogger({}, () => {}), worker: 'bench', serviceKeys: [LOCAL_SERVICE_ROLE_KEY] };
             const started = performance.now();
             let runs = 0;
             for (;;) {

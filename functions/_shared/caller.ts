@@ -34,10 +34,3 @@ export function signedInUser(request: Request): Caller & { userId: string } {
     if (caller.role !== 'authenticated' || !caller.userId) throw apiError('unauthenticated', 'Sign in as a customer first');
     return caller as Caller & { userId: string };
 }
-
-/** The platform itself (scheduled jobs, other functions): the service role's JWT. */
-export function serviceRole(request: Request): Caller {
-    const caller = callerOf(request);
-    if (caller.role !== 'service_role') throw apiError('forbidden', 'This function is for the service role (scheduled jobs) only');
-    return caller;
-}

@@ -16,4 +16,6 @@ export const PlatformEnv = z.object({
     SUPABASE_ANON_KEY: z.string().min(1),
     SUPABASE_SERVICE_ROLE_KEY: z.string().min(1),
     SUPABASE_DB_URL: z.string().min(1),
+    /** JSON `{"default": "sb_secret_…"}`: the opaque secret keys, which also stand for the service role. */
+    SUPABASE_SECRET_KEYS: z.string().optional(),
 });

@@ -26,6 +26,11 @@ export function sqlFailure(error: { code?: string; message?: string }): HttpErro
     return apiError(code, (error.message ?? code).replace(/^[a-z_]+: /, ''));
 }
 
+/** For `.catch`: an SQL API error becomes its API error; anything else goes on as it is. */
+export function rethrowSqlApiError(error: unknown): never {
+    throw sqlFailure(error as { code?: string; message?: string }) ?? error;
+}
+
 const CONNECTION_LOST = /connection terminated|connection (?:closed|ended)|timeout exceeded when trying to connect|encountered a connection error/i;
 
 /**

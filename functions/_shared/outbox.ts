@@ -6,6 +6,7 @@
 // ends well inside the edge runtime's limits (150 s idle, 400 s wall clock, 2 s CPU).
 import { z } from 'zod';
 import type { Db } from './db.ts';
+import { isDatabaseUnavailable } from './errors.ts';
 import type { Logger } from './log.ts';
 
 export interface OutboxMessage {
@@ -155,6 +156,11 @@ async function settle(run: WorkerRun, message: OutboxMessage, summary: RunSummar
             summary.lost += 1;
             return;
         }
-        throw error;
+        if (isDatabaseUnavailable(error) || !(error instanceof Error) || typeof (error as { code?: unknown }).code !== 'string') throw error;
+        // The database refused the outcome itself (e.g. an ERP document already linked to
+        // another order): a retry would meet the same refusal, so staff see it as a dead letter.
+        await run.db.query('select public.dead_letter_outbox_message($1, $2)', [message.id, `recording the outcome failed: ${error.message}`.slice(0, 2000)]);
+        log.error('outbox message dead-lettered: its outcome could not be recorded', { error });
+        summary.dead += 1;
     }
 }

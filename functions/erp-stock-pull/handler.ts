@@ -3,11 +3,14 @@
 // the same SQL as the webhook (ledger, conflicts, never over a newer observation).
 import type { Db } from '../_shared/db.ts';
 import { ErpError, type ErpAdapter } from '../_shared/erp/adapter.ts';
-import { requireServiceRole } from '../_shared/auth.ts';
-import { HttpError, json, preflight, toResponse } from '../_shared/http.ts';
+import { requireServiceRole } from '../_shared/service-role.ts';
+import { errorResponse } from '../_shared/errors.ts';
+import { HttpError, json, preflight } from '../_shared/http.ts';
 import type { Logger } from '../_shared/log.ts';
 
 export interface StockPullDeps {
+    /** The keys that stand for the service role (scheduled calls carry one): see _shared/service-role.ts. */
+    serviceKeys: readonly string[];
     db: Db;
     erp: ErpAdapter;
     clock: () => Date;
@@ -19,7 +22,7 @@ export async function handle(request: Request, deps: StockPullDeps): Promise<Res
     if (early) return early;
     try {
         if (request.method !== 'POST') throw new HttpError(405, 'invalid_argument', 'POST only');
-        requireServiceRole(request);
+        requireServiceRole(request, deps.serviceKeys);
         const observedAt = deps.clock();
         let stock;
         try {
@@ -41,6 +44,6 @@ export async function handle(request: Request, deps: StockPullDeps): Promise<Res
         deps.log.info('stock pulled', { skus: stock.length, ...counts });
         return json({ status: outcome.status, skus: stock.length, lines: counts });
     } catch (error) {
-        return toResponse(error, deps.log);
+        return errorResponse(error, deps.log);
     }
 }

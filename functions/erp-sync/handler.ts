@@ -6,10 +6,11 @@
 // dead-letters it (erp_status = dead). The SQL keeps one message per order in flight, so a
 // later change never overtakes the first push.
 import { z } from 'zod';
-import { requireServiceRole } from '../_shared/auth.ts';
+import { requireServiceRole } from '../_shared/service-role.ts';
 import type { Db } from '../_shared/db.ts';
 import { ErpError, type ErpAdapter } from '../_shared/erp/adapter.ts';
-import { HttpError, json, preflight, readJson, toResponse } from '../_shared/http.ts';
+import { errorResponse, parseInput } from '../_shared/errors.ts';
+import { HttpError, json, preflight, readJson } from '../_shared/http.ts';
 import type { Logger } from '../_shared/log.ts';
 import { loadOrder } from '../_shared/orders.ts';
 import { runOutboxWorker, WorkerSettings, type OutboxMessage, type Outcome } from '../_shared/outbox.ts';
@@ -17,6 +18,8 @@ import { runOutboxWorker, WorkerSettings, type OutboxMessage, type Outcome } fro
 export const ERP_TOPIC = 'erp.order.upsert';
 
 export interface ErpSyncDeps {
+    /** The keys that stand for the service role (scheduled calls carry one): see _shared/service-role.ts. */
+    serviceKeys: readonly string[];
     db: Db;
     erp: ErpAdapter;
     clock: () => Date;
@@ -47,23 +50,19 @@ export async function handle(request: Request, deps: ErpSyncDeps): Promise<Respo
     if (early) return early;
     try {
         if (request.method !== 'POST') throw new HttpError(405, 'invalid_argument', 'POST only');
-        requireServiceRole(request);
-        const settings = WorkerSettings.safeParse(await readJson(request));
-        if (!settings.success) {
-            const issue = settings.error.issues[0]!;
-            throw new HttpError(400, 'invalid_argument', `${issue.path.join('.') || 'body'}: ${issue.message}`);
-        }
+        requireServiceRole(request, deps.serviceKeys);
+        const settings = parseInput(WorkerSettings, await readJson(request));
         const summary = await runOutboxWorker({
             db: deps.db,
             topics: [ERP_TOPIC],
             worker: deps.worker,
             clock: deps.clock,
             log: deps.log.with({ adapter: deps.erp.name }),
-            settings: settings.data,
+            settings: settings,
             process: (message, signal) => pushOrder(deps, message, signal),
         });
         return json(summary);
     } catch (error) {
-        return toResponse(error, deps.log);
+        return errorResponse(error, deps.log);
     }
 }

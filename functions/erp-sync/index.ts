@@ -4,12 +4,14 @@ import { createDb } from '../_shared/db.ts';
 import { readEnv, PlatformEnv } from '../_shared/env.ts';
 import { createErpAdapter, ErpEnv } from '../_shared/erp/config.ts';
 import { createLogger } from '../_shared/log.ts';
+import { serviceKeys } from '../_shared/service-role.ts';
 import { handle } from './handler.ts';
 
 const source = Deno.env.toObject();
 const platform = readEnv(PlatformEnv, source);
 const erp = readEnv(ErpEnv, source);
 const deps = {
+    serviceKeys: serviceKeys(platform),
     db: createDb(platform.SUPABASE_DB_URL),
     erp: createErpAdapter(erp),
     clock: () => new Date(),

@@ -8,9 +8,9 @@
 import { z } from 'zod';
 import type { Db } from '../_shared/db.ts';
 import { SIGNATURE_TOLERANCE_SECONDS, verifyErpWebhook } from '../_shared/erp/webhook-signature.ts';
-import { HttpError, json, preflight, toResponse } from '../_shared/http.ts';
+import { errorResponse, parseInput, rethrowSqlApiError } from '../_shared/errors.ts';
+import { HttpError, json, preflight } from '../_shared/http.ts';
 import type { Logger } from '../_shared/log.ts';
-import { rethrowSqlApiError } from '../_shared/sql-errors.ts';
 
 export interface ErpWebhookDeps {
     db: Db;
@@ -55,24 +55,20 @@ export async function handle(request: Request, deps: ErpWebhookDeps): Promise<Re
         } catch {
             throw new HttpError(400, 'invalid_argument', 'The body is not valid JSON');
         }
-        const body = ErpWebhookBody.safeParse(parsed);
-        if (!body.success) {
-            const issue = body.error.issues[0]!;
-            throw new HttpError(400, 'invalid_argument', `${issue.path.join('.') || 'body'}: ${issue.message}`);
-        }
-        const observedAt = body.data.observed_at ? new Date(body.data.observed_at) : new Date(check.timestamp * 1000);
+        const body = parseInput(ErpWebhookBody, parsed);
+        const observedAt = body.observed_at ? new Date(body.observed_at) : new Date(check.timestamp * 1000);
         // A count "from the future" would make every real later count look stale.
         if (observedAt.getTime() > now.getTime() + SIGNATURE_TOLERANCE_SECONDS * 1000) {
             throw new HttpError(400, 'invalid_argument', 'observed_at: lies in the future');
         }
         const { rows } = await deps.db.query<{ outcome: Record<string, unknown> }>(
             'select public.apply_erp_message($1, $2, $3, $4) as outcome',
-            [`webhook:${check.id}`, 'webhook', observedAt, { stock: body.data.stock, prices: body.data.prices }],
+            [`webhook:${check.id}`, 'webhook', observedAt, { stock: body.stock, prices: body.prices }],
         ).catch(rethrowSqlApiError);
         const outcome = rows[0]!.outcome;
         deps.log.info('erp webhook applied', { message_id: check.id, status: outcome.status });
         return json(outcome);
     } catch (error) {
-        return toResponse(error, deps.log);
+        return errorResponse(error, deps.log);
     }
 }

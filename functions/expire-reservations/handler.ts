@@ -4,7 +4,8 @@
 // so one run stays well inside the edge runtime's wall clock), and answers a summary.
 import { z } from 'zod';
 import type { Db } from '../_shared/db.ts';
-import { HttpError, json, preflight, readJson, toResponse } from '../_shared/http.ts';
+import { errorResponse, parseInput } from '../_shared/errors.ts';
+import { HttpError, json, preflight, readJson } from '../_shared/http.ts';
 import type { Logger } from '../_shared/log.ts';
 import { requireServiceRole } from '../_shared/service-role.ts';
 
@@ -38,16 +39,12 @@ export async function handle(request: Request, deps: ExpireReservationsDeps): Pr
     try {
         requireServiceRole(request, deps.serviceKeys);
         if (request.method !== 'POST') throw new HttpError(405, 'invalid_argument', 'Use POST');
-        const body = Body.safeParse(await readJson(request));
-        if (!body.success) {
-            const issue = body.error.issues[0]!;
-            throw new HttpError(400, 'invalid_argument', `${issue.path.join('.') || 'body'}: ${issue.message}`);
-        }
-        const summary = await expireReservations(deps, body.data.batch);
+        const body = parseInput(Body, await readJson(request));
+        const summary = await expireReservations(deps, body.batch);
         deps.log.info('reservations expired', { ...summary });
         return json(summary);
     } catch (error) {
-        return toResponse(unavailableIfDatabaseDown(error), deps.log);
+        return errorResponse(error, deps.log);
     }
 }
 
@@ -65,13 +62,4 @@ export async function expireReservations(deps: Pick<ExpireReservationsDeps, 'db'
         if (result.expired_orders < batch) break;
     }
     return summary;
-}
-
-/** A database that cannot be reached is a 503 (pg_cron calls again in a minute), not a bug. */
-function unavailableIfDatabaseDown(error: unknown): unknown {
-    const code = (error as { code?: unknown } | null)?.code;
-    if (typeof code === 'string' && (code.startsWith('08') || code === '57P01' || code === '57P03' || code === 'ECONNREFUSED')) {
-        return new HttpError(503, 'unavailable', 'The database is not reachable; the next run retries');
-    }
-    return error;
 }

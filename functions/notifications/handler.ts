@@ -6,9 +6,10 @@
 // outbox keys make that one per (order, template) — per failed attempt for payment_failed,
 // per refunded amount for refund_issued.
 import { z } from 'zod';
-import { requireServiceRole } from '../_shared/auth.ts';
+import { requireServiceRole } from '../_shared/service-role.ts';
 import type { Db } from '../_shared/db.ts';
-import { HttpError, json, preflight, readJson, toResponse } from '../_shared/http.ts';
+import { errorResponse, parseInput } from '../_shared/errors.ts';
+import { HttpError, json, preflight, readJson } from '../_shared/http.ts';
 import type { Logger } from '../_shared/log.ts';
 import { MailError, type MailProvider } from '../_shared/mail.ts';
 import { loadOrder } from '../_shared/orders.ts';
@@ -16,6 +17,8 @@ import { runOutboxWorker, WorkerSettings, type OutboxMessage, type Outcome } fro
 import { renderEmail, type Shop, type TemplateData } from './templates.ts';
 
 export interface NotificationsDeps {
+    /** The keys that stand for the service role (scheduled calls carry one): see _shared/service-role.ts. */
+    serviceKeys: readonly string[];
     db: Db;
     mail: MailProvider;
     shop: Shop;
@@ -72,23 +75,19 @@ export async function handle(request: Request, deps: NotificationsDeps): Promise
     if (early) return early;
     try {
         if (request.method !== 'POST') throw new HttpError(405, 'invalid_argument', 'POST only');
-        requireServiceRole(request);
-        const settings = WorkerSettings.safeParse(await readJson(request));
-        if (!settings.success) {
-            const issue = settings.error.issues[0]!;
-            throw new HttpError(400, 'invalid_argument', `${issue.path.join('.') || 'body'}: ${issue.message}`);
-        }
+        requireServiceRole(request, deps.serviceKeys);
+        const settings = parseInput(WorkerSettings, await readJson(request));
         const summary = await runOutboxWorker({
             db: deps.db,
             topics: EMAIL_TOPICS,
             worker: deps.worker,
             clock: deps.clock,
             log: deps.log.with({ provider: deps.mail.name }),
-            settings: settings.data,
+            settings: settings,
             process: (message, signal) => sendEmail(deps, message, signal),
         });
         return json(summary);
     } catch (error) {
-        return toResponse(error, deps.log);
+        return errorResponse(error, deps.log);
     }
 }

@@ -5,6 +5,7 @@ import { createDb } from '../_shared/db.ts';
 import { readEnv, PlatformEnv } from '../_shared/env.ts';
 import { createLogger } from '../_shared/log.ts';
 import { createResendProvider, createSmtpProvider } from '../_shared/mail.ts';
+import { serviceKeys } from '../_shared/service-role.ts';
 import { handle } from './handler.ts';
 
 const source = Deno.env.toObject();
@@ -28,6 +29,7 @@ const mail = env.RESEND_API_KEY
     ? createResendProvider({ apiKey: env.RESEND_API_KEY, baseUrl: env.RESEND_API_URL })
     : await createSmtpProvider({ host: env.SMTP_HOST, port: env.SMTP_PORT! });
 const deps = {
+    serviceKeys: serviceKeys(platform),
     db: createDb(platform.SUPABASE_DB_URL),
     mail,
     shop: { name: env.SHOP_NAME, locale: env.SHOP_LOCALE },

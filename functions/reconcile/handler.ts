@@ -10,7 +10,7 @@
 // Returns (and logs) what it fixed.
 import type Stripe from 'stripe';
 import { z } from 'zod';
-import { serviceRole } from '../_shared/caller.ts';
+import { requireServiceRole } from '../_shared/service-role.ts';
 import type { Db } from '../_shared/db.ts';
 import { errorResponse, parseInput } from '../_shared/errors.ts';
 import { json, preflight, readJson } from '../_shared/http.ts';
@@ -19,6 +19,8 @@ import { applyStripeEvent, HANDLED_EVENT_TYPES, type ApplyOutcome } from '../_sh
 import { stripeFailure } from '../_shared/stripe.ts';
 
 export interface ReconcileDeps {
+    /** The keys that stand for the service role (scheduled calls carry one): see _shared/service-role.ts. */
+    serviceKeys: readonly string[];
     db: Db;
     stripe: Stripe;
     now: () => Date;
@@ -46,7 +48,7 @@ export async function handle(request: Request, deps: ReconcileDeps): Promise<Res
     if (early) return early;
     const log = deps.log.with({ request_id: request.headers.get('x-request-id') ?? undefined });
     try {
-        serviceRole(request);
+        requireServiceRole(request, deps.serviceKeys);
         const input = parseInput(Input, await readJson(request));
         const report = await reconcile({ ...deps, log }, input).catch((error: unknown) => {
             throw stripeFailure(error);

@@ -5,8 +5,8 @@
 // path answer 503 saying so, instead of Kong's "no Route matched".
 //
 // The services the stack always runs (api → gateway, db → database, auth, realtime,
-// edge_runtime → functions, local_smtp/inbucket → mail) are components of their own and
-// not listed here.
+// edge_runtime → functions, local_smtp/inbucket → mail, with its SMTP listener) are
+// components of their own and not listed here.
 
 export interface OptionalService {
     /** Its name in the status (`components`). */
@@ -32,7 +32,7 @@ export const OPTIONAL_SERVICES: OptionalService[] = [
     { name: 'studio', what: 'Supabase Studio', table: ['studio'], enabledBy: 'enabled' },
     { name: 'analytics', what: 'log analytics (Logflare)', table: ['analytics'], enabledBy: 'enabled', prefix: '/analytics/v1' },
     { name: 'pooler', what: 'connection pooler (Supavisor)', table: ['db', 'pooler'], enabledBy: 'enabled' },
-    { name: 'mail-smtp', what: "the mail catcher's SMTP port", table: [['local_smtp'], ['inbucket']], enabledBy: { key: 'smtp_port' } },
+    { name: 'mail-smtp', what: "the mail catcher's SMTP port", table: [['local_smtp'], ['inbucket']], enabledBy: { key: 'smtp_port' }, component: 'mail' },
     { name: 'mail-pop3', what: "the mail catcher's POP3 port", table: [['local_smtp'], ['inbucket']], enabledBy: { key: 'pop3_port' } },
 ];
 

@@ -99,6 +99,11 @@ export class ChangeStream {
             if (this.client === client) this.client = undefined;
         });
         await client.connect();
+        // Every poll starts a decoding context, which Postgres logs at LOG level ("starting
+        // logical decoding for slot …", with the statement): tens of lines a second in the
+        // server log. For the server log LOG ranks above ERROR, so only `fatal` silences
+        // it; this session's errors still reach this client, which logs them once a streak.
+        await client.query(`set log_min_messages = fatal`);
         this.client = client;
         return client;
     }
@@ -109,17 +114,19 @@ export class ChangeStream {
             let found = 0;
             try {
                 const client = await this.connect();
-                const exists = await client.query('select 1 from pg_catalog.pg_replication_slots where slot_name = $1', [this.options.slotName]);
-                if (!exists.rowCount) {
-                    // Dropped behind our back (database reset): start over from now.
+                const poll = () =>
+                    client.query<{ data: Buffer }>(
+                        `select data from pg_catalog.pg_logical_slot_get_binary_changes($1, null, $2,
+                            'proto_version', '1', 'publication_names', $3)`,
+                        [this.options.slotName, this.options.maxChangesPerPoll, PUBLICATIONS.join(',')],
+                    );
+                const result = await poll().catch(async (error: { code?: string }) => {
+                    // 42704: the slot was dropped behind our back (database reset): start over from now.
+                    if (error.code !== '42704') throw error;
                     await client.query(`select pg_catalog.pg_create_logical_replication_slot($1, 'pgoutput')`, [this.options.slotName]);
                     this.relations.clear();
-                }
-                const result = await client.query<{ data: Buffer }>(
-                    `select data from pg_catalog.pg_logical_slot_get_binary_changes($1, null, $2,
-                        'proto_version', '1', 'publication_names', $3)`,
-                    [this.options.slotName, this.options.maxChangesPerPoll, PUBLICATIONS.join(',')],
-                );
+                    return poll();
+                });
                 this.stats.polls++;
                 found = result.rows.length;
                 if (found) {

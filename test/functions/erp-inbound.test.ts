@@ -195,6 +195,7 @@ describe('erp-stock-pull', () => {
         erp: createOdooAdapter({ url: fake.url, database: 'pulldb', apiKey: 'pull-key', protocol: 'json2', createMissingProducts: false, timeoutMs: 2_000 }),
         clock: () => clock,
         log: createLogger({}, () => {}),
+        serviceKeys: [LOCAL_SERVICE_ROLE_KEY],
     });
     const pull = (authorization = `Bearer ${LOCAL_SERVICE_ROLE_KEY}`) =>
         handlePull(new Request('http://functions/erp-stock-pull', { method: 'POST', headers: { authorization } }), pullDeps());

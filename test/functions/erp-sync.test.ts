@@ -27,7 +27,7 @@ const odoo = (createMissingProducts = true, timeoutMs = 2_000) =>
     createErpAdapter({ ERP_ADAPTER: 'odoo', ODOO_URL: fake.url, ODOO_DATABASE: 'shopdb', ODOO_API_KEY: 'sync-key', ODOO_PROTOCOL: 'json2', ODOO_CREATE_MISSING_PRODUCTS: createMissingProducts, ERP_TIMEOUT_MS: timeoutMs });
 
 function deps(erp: ErpAdapter = odoo()): ErpSyncDeps {
-    return { db: pool, erp, clock: () => now, log: createLogger({}, () => {}), worker: 'test-worker' };
+    return { db: pool, erp, clock: () => now, log: createLogger({}, () => {}), worker: 'test-worker', serviceKeys: [LOCAL_SERVICE_ROLE_KEY] };
 }
 
 async function run(body: Record<string, unknown> = {}, erp?: ErpAdapter, key = LOCAL_SERVICE_ROLE_KEY): Promise<Response> {
@@ -172,6 +172,27 @@ describe('erp-sync', () => {
         expect(await (await run({}, odoo(false))).json()).toMatchObject({ claimed: 1, dead: 1 });
         expect(await erpStatus(order.id)).toBe('dead');
         expect(await messages(order.id)).toEqual([{ status: 'dead', attempts: 1, last_error: expect.stringContaining(unknownToErp.sku) }]);
+    });
+
+    it('dead-letters a message whose ERP document is already linked to another order, instead of failing the run', async () => {
+        await drain();
+        const earlier = await paidOrder(db, await db.createUser(), [{ variant_id: shop.variants[0]!.id, quantity: 1 }]);
+        await drain();
+        // An ERP that forgot its records (a fake restarted) hands out a document id the shop already linked.
+        const forgetful = await startErpFake({ apiKey: 'sync-key', database: 'shopdb', firstId: 9_000_000 });
+        try {
+            await db.query(`update private.erp_links set erp_document_id = '9000000' where order_id = $1`, [earlier.id]);
+            const order = await paidOrder(db, await db.createUser(), [{ variant_id: shop.variants[1]!.id, quantity: 1 }]);
+            const adapter = createErpAdapter({ ERP_ADAPTER: 'odoo', ODOO_URL: forgetful.url, ODOO_DATABASE: 'shopdb', ODOO_API_KEY: 'sync-key', ODOO_PROTOCOL: 'json2', ODOO_CREATE_MISSING_PRODUCTS: true, ERP_TIMEOUT_MS: 2_000 });
+            const response = await run({}, adapter);
+            expect(response.status).toBe(200);
+            expect(await response.json()).toMatchObject({ claimed: 1, done: 0, dead: 1 });
+            expect(await messages(order.id)).toEqual([{ status: 'dead', attempts: 1, last_error: expect.stringContaining('erp_links_erp_document_id_key') }]);
+            expect(await erpStatus(order.id)).toBe('dead');
+            expect(await db.query('select erp_document_id from private.erp_links where order_id = $1', [earlier.id])).toEqual([{ erp_document_id: '9000000' }]);
+        } finally {
+            await forgetful.close();
+        }
     });
 
     it('with the ERP down past the last attempt: dead letter; replayed by an admin with MFA after recovery: synced, once', async () => {

@@ -49,6 +49,7 @@ beforeEach(() => {
 });
 
 const deps = (): NotificationsDeps => ({
+    serviceKeys: [LOCAL_SERVICE_ROLE_KEY],
     db: pool,
     mail: createResendProvider({ apiKey: 're_test_key', baseUrl: resendUrl }),
     shop: { name: 'Tillbase', locale: 'en-US' },

@@ -6,13 +6,10 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { loadProjectConfig } from '../../stack/config.js';
-import { createFunctionsService, type FunctionsService, type LogEntry } from '../../stack/functions/index.js';
-import { createGateway } from '../../stack/gateway/index.js';
-import { apiKeysFor } from '../../stack/gateway/keys.js';
-import { listen } from '../../stack/http.js';
-import { jwtKeysFromConfig } from '../../stack/jwt.js';
+import type { FunctionsService, LogEntry } from '../../stack/functions/index.js';
 import { LOCAL_SERVICE_ROLE_KEY } from '../../stack/keys.js';
 import { PROJECT_ROOT } from '../../stack/paths.js';
+import { serveFunctions } from './functions.js';
 import { descendants } from './processes.js';
 
 export interface ProjectFunctions {
@@ -27,30 +24,20 @@ export interface ProjectFunctions {
 }
 
 export async function serveProjectFunctions(options: { dbUrl: string; stackSecrets: Record<string, string>; wallClockMs?: number }): Promise<ProjectFunctions> {
-    const config = loadProjectConfig(PROJECT_ROOT);
-    const jwt = jwtKeysFromConfig(config);
-    const keys = await apiKeysFor(jwt);
     const denoDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tillbase-deno-'));
-    const logs: LogEntry[] = [];
-    const functions = await createFunctionsService({
-        config,
-        jwt,
-        keys,
-        apiUrl: 'http://127.0.0.1:0',
+    const served = await serveFunctions(loadProjectConfig(PROJECT_ROOT), {
         dbUrl: options.dbUrl,
         denoDir,
         wallClockMs: options.wallClockMs ?? 120_000,
+        idleTimeoutMs: 150_000,
+        memoryMb: 256, // the hosted limit: the project's functions run as they would there
         stackSecrets: options.stackSecrets,
         shutdownGraceMs: 5_000,
-        log: (entry) => logs.push(entry),
     });
-    const gateway = await listen(createGateway({ routes: { '/functions/v1': functions.handler }, keys, jwt, accessLog: () => {} }), { port: 0 });
     return {
-        url: gateway.url,
-        functions,
-        logs,
+        ...served,
         async invoke(name, body = {}) {
-            const response = await fetch(`${gateway.url}/functions/v1/${name}`, {
+            const response = await fetch(`${served.url}/functions/v1/${name}`, {
                 method: 'POST',
                 headers: { apikey: LOCAL_SERVICE_ROLE_KEY, authorization: `Bearer ${LOCAL_SERVICE_ROLE_KEY}`, 'content-type': 'application/json' },
                 body: JSON.stringify(body),
@@ -69,8 +56,7 @@ export async function serveProjectFunctions(options: { dbUrl: string; stackSecre
             return [...descendants(process.pid)].filter(([, cmd]) => cmd.includes(entry) && /\bdeno\b/.test(cmd.split(' ')[0] ?? '')).map(([pid]) => pid);
         },
         async stop() {
-            await functions.close();
-            await gateway.close();
+            await served.stop();
             fs.rmSync(denoDir, { recursive: true, force: true });
         },
     };

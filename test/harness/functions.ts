@@ -1,5 +1,5 @@
 // The functions service behind a real gateway on a free port, for the function tests:
-// what `npm start` wires, without Postgres (functions that need none).
+// what `npm start` wires — without Postgres unless a test database's URL is given.
 import type { ProjectConfig } from '../../stack/config.js';
 import { createFunctionsService, type FunctionsService, type FunctionsServiceOptions, type LogEntry } from '../../stack/functions/index.js';
 import { createGateway } from '../../stack/gateway/index.js';
@@ -17,7 +17,7 @@ export interface RunningFunctions {
     stop(): Promise<void>;
 }
 
-export type ServeOptions = Pick<FunctionsServiceOptions, 'denoDir' | 'wallClockMs' | 'idleTimeoutMs' | 'shutdownGraceMs' | 'network'>;
+export type ServeOptions = Pick<FunctionsServiceOptions, 'denoDir' | 'wallClockMs' | 'idleTimeoutMs' | 'shutdownGraceMs' | 'network' | 'stackSecrets' | 'memoryMb'> & { dbUrl?: string };
 
 export async function serveFunctions(config: ProjectConfig, options: ServeOptions): Promise<RunningFunctions> {
     const jwt = jwtKeysFromConfig(config);
@@ -29,11 +29,11 @@ export async function serveFunctions(config: ProjectConfig, options: ServeOption
         jwt,
         keys,
         apiUrl: 'http://127.0.0.1:0',
-        dbUrl: UNUSED_DB_URL,
         wallClockMs: 60_000,
         idleTimeoutMs: 60_000,
         memoryMb: 64,
         ...options,
+        dbUrl: options.dbUrl ?? UNUSED_DB_URL,
         log: (entry) => logs.push(entry),
     });
     gateway = await listen(createGateway({ routes: { '/functions/v1': functions.handler }, keys, jwt, accessLog: () => {} }), { port: 0 });

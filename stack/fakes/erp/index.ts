@@ -46,6 +46,8 @@ export interface ErpFakeOptions {
     /** The login /jsonrpc's `common.authenticate` accepts. */
     login?: string;
     faults?: Partial<FaultSettings>;
+    /** Id of the first record of each Odoo model (default 1). */
+    firstId?: number;
 }
 
 export interface ReceivedCall {
@@ -73,7 +75,7 @@ export interface ErpReport {
 export interface ErpFake {
     url: string;
     port: number;
-    options: Required<Omit<ErpFakeOptions, 'faults' | 'port' | 'host'>>;
+    options: Required<Omit<ErpFakeOptions, 'faults' | 'port' | 'host' | 'firstId'>>;
     store: OdooStore;
     faults(): FaultSettings;
     setFaults(patch: Partial<FaultSettings>): FaultSettings;
@@ -118,7 +120,7 @@ export async function startErpFake(options: ErpFakeOptions = {}): Promise<ErpFak
     };
     let faults: FaultSettings = { ...NO_FAULTS, ...options.faults };
     let dice = diceFor(faults.seed);
-    const store = new OdooStore();
+    const store = new OdooStore(options.firstId);
     let log: ReceivedCall[] = [];
     let seq = 0;
     let httpOrders = new Map<string, HttpOrder>();

@@ -25,7 +25,9 @@ export function erpConfigured(config: ProjectConfig): boolean {
 }
 
 export async function startLocalErp(port = Number(process.env.ERP_FAKE_PORT ?? 0)): Promise<LocalErp> {
-    const fake = await startErpFake({ port, database: LOCAL_ODOO_DATABASE, apiKey: LOCAL_ODOO_API_KEY });
+    // The fake forgets on restart while the shop's database remembers the ERP documents it
+    // linked: ids that start at the clock's milliseconds are never handed out twice.
+    const fake = await startErpFake({ port, database: LOCAL_ODOO_DATABASE, apiKey: LOCAL_ODOO_API_KEY, firstId: Date.now() });
     return {
         fake,
         secrets: {

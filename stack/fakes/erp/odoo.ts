@@ -82,13 +82,14 @@ export class OdooStore {
     private tables = new Map<string, Map<number, Row>>();
     private nextId = new Map<string, number>();
 
-    constructor() {
+    /** `firstId`: the id of the first record of each model (the fixed stock locations aside). */
+    constructor(private readonly firstId = 1) {
         this.reset();
     }
 
     reset(): void {
         this.tables = new Map(Object.keys(MODELS).map((m) => [m, new Map<number, Row>()]));
-        this.nextId = new Map(Object.keys(MODELS).map((m) => [m, 1]));
+        this.nextId = new Map(Object.keys(MODELS).map((m) => [m, this.firstId]));
         this.nextId.set('stock.location', STOCK_LOCATION_ID);
         this.insert('stock.location', { name: 'WH/Stock', usage: 'internal' });
         this.insert('stock.location', { name: 'Partners/Customers', usage: 'customer' });

@@ -257,7 +257,7 @@ describe('stripe-webhook', () => {
 describe('reconcile', () => {
     it('is for the service role only', async () => {
         const ada = await stack.customer();
-        const response = await post((r) => reconcileHandler(r, { db, stripe: stack.stripeSdk(), now, log }), {}, { authorization: `Bearer ${await ada.token()}` });
+        const response = await post((r) => reconcileHandler(r, { db, stripe: stack.stripeSdk(), now, log, serviceKeys: [stack.keys.serviceRole] }), {}, { authorization: `Bearer ${await ada.token()}` });
         expect(response).toMatchObject({ status: 403, body: { code: 'forbidden' } });
     });
 
@@ -269,7 +269,7 @@ describe('reconcile', () => {
         const [pending] = await stack.db.query<{ status: string }>('select status from public.orders where id = $1', [placed.body.order_id]);
         expect(pending!.status).toBe('pending_payment');
 
-        const run = () => post((r) => reconcileHandler(r, { db, stripe: sdk, now, log }), { days: 1 }, { authorization: `Bearer ${stack.keys.serviceRole}` });
+        const run = () => post((r) => reconcileHandler(r, { db, stripe: sdk, now, log, serviceKeys: [stack.keys.serviceRole] }), { days: 1 }, { authorization: `Bearer ${stack.keys.serviceRole}` });
         const first = await run();
         expect(first.status).toBe(200);
         const applied = (first.body.events as { applied: Array<{ type: string; status: string; order_id?: string }> }).applied;
@@ -287,7 +287,7 @@ describe('reconcile', () => {
         await sdk.paymentIntents.confirm(placed.body.payment_intent_id as string, { payment_method: 'pm_card_visa' }, { headers: { 'Stripe-Fake-Hold-Webhooks': 'true' } });
         stack.clock.advance(31 * 24 * 3600 * 1000);
         const run = () =>
-            post((r) => reconcileHandler(r, { db, stripe: sdk, now, log }), { days: 30, stuck_after_minutes: 1 }, { authorization: `Bearer ${stack.keys.serviceRole}` });
+            post((r) => reconcileHandler(r, { db, stripe: sdk, now, log, serviceKeys: [stack.keys.serviceRole] }), { days: 30, stuck_after_minutes: 1 }, { authorization: `Bearer ${stack.keys.serviceRole}` });
         try {
             offset = 2 * 60_000;
             const report = await run();
