@@ -12,5 +12,7 @@ export default defineConfig({
         hookTimeout: 120_000,
         allowOnly: false,
         passWithNoTests: false,
+        // Type tests (*.test-d.ts, expectTypeOf): vitest runs tsc on them, each failed assertion a failed test.
+        typecheck: { enabled: true, include: ['test/**/*.test-d.ts'], tsconfig: './tsconfig.json' },
     },
 });

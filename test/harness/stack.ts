@@ -9,12 +9,17 @@
 //   await ada.client.functions.invoke('checkout', { body: … });
 //
 // Options: extra function env (applied over the project's secrets), a database proxy
-// the test can cut (`dbProxy`: only the functions' connections go through it), and
-// the Stripe fake's retry schedule. The Stripe fake's clock is `stack.clock`.
+// the test can cut (`dbProxy`: only the functions' connections go through it), the
+// Stripe fake's retry schedule, and the optional services: Realtime (websockets through
+// the gateway), Storage (files in a temporary directory) and an SMTP listener that the
+// functions send mail to (the notifications worker). Every mail — auth's and the
+// functions' — lands in `stack.mail`. The Stripe fake's clock is `stack.clock`.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
+import type { Duplex } from 'node:stream';
+import type http from 'node:http';
 import { createClient, type SupabaseClient, type SupabaseClientOptions } from '@supabase/supabase-js';
 import * as OTPAuth from 'otpauth';
 import Stripe from 'stripe';
@@ -24,11 +29,14 @@ import { createAuthService, type AuthService } from '../../stack/auth/index.js';
 import { loadProjectConfig, type ProjectConfig } from '../../stack/config.js';
 import { LOCAL_STRIPE_SECRET_KEY, LOCAL_STRIPE_WEBHOOK_SECRET, startStripeFake, type RunningStripeFake, type StripeFakeOptions } from '../../stack/fakes/stripe/index.js';
 import { createFunctionsService, type FunctionsService, type LogEntry } from '../../stack/functions/index.js';
-import { createGateway } from '../../stack/gateway/index.js';
+import { createGateway, createGatewayUpgrade } from '../../stack/gateway/index.js';
 import { apiKeysFor, type ApiKeys } from '../../stack/gateway/keys.js';
-import { listen, type FetchHandler, type Listening } from '../../stack/http.js';
+import { listen, type FetchHandler, type Listening, type RequestInfo, type UpgradeHandler } from '../../stack/http.js';
 import { jwtKeysFromConfig, type JwtKeys } from '../../stack/jwt.js';
-import { createMailCatcher } from '../../stack/mail/index.js';
+import { createMailCatcher, type MailCatcher } from '../../stack/mail/index.js';
+import { startSmtpListener, type SmtpListener } from '../../stack/mail/smtp.js';
+import { createRealtimeService, type RealtimeService } from '../../stack/realtime/index.js';
+import { createStorageService, type StorageService } from '../../stack/storage/index.js';
 import { PROJECT_ROOT } from '../../stack/paths.js';
 import { createRestService, type RestService } from '../../stack/rest/index.js';
 import { startDbProxy, type DbProxy } from './db-proxy.js';
@@ -63,6 +71,19 @@ export interface StackOptions {
     stripe?: Partial<StripeFakeOptions>;
     /** Runs on the database before the services start. */
     setup?: (db: TestDatabase) => Promise<void>;
+    /** Serve /realtime/v1 (websockets through the gateway). */
+    realtime?: boolean;
+    /** Serve /storage/v1 (the project's buckets; files in a temporary directory). */
+    storage?: boolean;
+    /** Give the functions an SMTP server (SMTP_HOST/PORT) whose mail lands in `stack.mail`. */
+    smtp?: boolean;
+}
+
+/** A new user's password sign-in, made through the Auth admin API (email confirmed). */
+export interface Credentials {
+    userId: string;
+    email: string;
+    password: string;
 }
 
 export interface StackHarness {
@@ -86,6 +107,12 @@ export interface StackHarness {
     customer(tag?: string): Promise<SignedIn>;
     /** A new staff member of `role`, signed in; with `mfa`, raised to aal2 with a TOTP factor. */
     staff(role: 'support' | 'warehouse' | 'finance' | 'admin', options?: { mfa?: boolean }): Promise<SignedIn>;
+    /** Every mail the stack sent: auth's, and the functions' when `smtp` is on. */
+    readonly mail: MailCatcher;
+    /** A new confirmed user (not signed in), for clients that sign in themselves. */
+    user(tag?: string): Promise<Credentials>;
+    /** A new staff member of `role` (not signed in, no MFA factor). */
+    staffUser(role: 'support' | 'warehouse' | 'finance' | 'admin'): Promise<Credentials>;
     /** POST /functions/v1/<name> with a JSON body and a bearer token; the status and the parsed body. */
     call<T = Record<string, unknown>>(name: string, body: unknown, token?: string): Promise<{ status: number; body: T }>;
 }
@@ -108,6 +135,11 @@ export function useStack(options: StackOptions = {}): StackHarness {
     let functions: FunctionsService | undefined;
     let stripe: RunningStripeFake | undefined;
     let proxy: DbProxy | undefined;
+    let realtime: RealtimeService | undefined;
+    let storage: StorageService | undefined;
+    let smtp: SmtpListener | undefined;
+    const storageDir = options.storage ? fs.mkdtempSync(path.join(os.tmpdir(), 'tillbase-stack-storage-')) : undefined;
+    const mail = createMailCatcher();
     let keys: ApiKeys | undefined;
     let jwt: JwtKeys | undefined;
     let offset = 0;
@@ -121,7 +153,12 @@ export function useStack(options: StackOptions = {}): StackHarness {
         keys = await apiKeysFor(jwt);
         // The gateway's port first (the services need its URL), its routes once they run.
         let front: FetchHandler = async () => new Response('starting', { status: 503 });
-        gateway = await listen((request, info) => front(request, info), { port: 0 });
+        let upgradeFront: UpgradeHandler = (_request: http.IncomingMessage, socket: Duplex) => void socket.destroy();
+        gateway = await listen((request, info) => front(request, info), {
+            port: 0,
+            upgrade: (request: http.IncomingMessage, socket: Duplex, head: Buffer, info: RequestInfo) => upgradeFront(request, socket, head, info),
+            streamBodies: (pathname) => pathname.startsWith('/storage/v1/'),
+        });
         const apiUrl = gateway.url;
         stripe = await startStripeFake({
             port: 0,
@@ -133,7 +170,10 @@ export function useStack(options: StackOptions = {}): StackHarness {
         });
         proxy = options.dbProxy ? await startDbProxy(db.url) : undefined;
         rest = await createRestService({ dbUrl: db.url, config, jwt });
-        auth = await createAuthService({ dbUrl: db.url, config, jwt, publicUrl: `${apiUrl}/auth/v1`, mail: createMailCatcher() });
+        auth = await createAuthService({ dbUrl: db.url, config, jwt, publicUrl: `${apiUrl}/auth/v1`, mail });
+        smtp = options.smtp ? await startSmtpListener(mail, { port: 0 }) : undefined;
+        realtime = options.realtime ? await createRealtimeService({ dbUrl: db.url, jwt, pollIntervalMs: 10, log: () => {} }) : undefined;
+        storage = storageDir ? await createStorageService({ dbUrl: db.url, config, jwt, dataDir: storageDir, log: () => {}, seed: false }) : undefined;
         fs.mkdirSync(denoDir, { recursive: true });
         functions = await createFunctionsService({
             config,
@@ -147,11 +187,15 @@ export function useStack(options: StackOptions = {}): StackHarness {
                 STRIPE_SECRET_KEY: LOCAL_STRIPE_SECRET_KEY,
                 STRIPE_WEBHOOK_SECRET: LOCAL_STRIPE_WEBHOOK_SECRET,
                 STRIPE_API_URL: stripe.url,
+                ...(smtp ? { SMTP_HOST: '127.0.0.1', SMTP_PORT: String(smtp.port) } : {}),
                 ...options.env,
             },
         });
-        const routes = { '/rest/v1': rest.handler, '/auth/v1': auth.handler, '/functions/v1': functions.handler };
+        const routes: Record<string, FetchHandler> = { '/rest/v1': rest.handler, '/auth/v1': auth.handler, '/functions/v1': functions.handler };
+        if (realtime) routes['/realtime/v1'] = realtime.handler;
+        if (storage) routes['/storage/v1'] = storage.handler;
         front = createGateway({ routes, keys, jwt, accessLog: () => {} });
+        if (realtime) upgradeFront = createGatewayUpgrade({ routes: { '/realtime/v1': realtime.upgrade }, keys, jwt, accessLog: () => {} });
     });
 
     afterAll(async () => {
@@ -160,7 +204,11 @@ export function useStack(options: StackOptions = {}): StackHarness {
         await gateway?.close();
         await rest?.close();
         await auth?.close();
+        await realtime?.close();
+        await storage?.close();
+        await smtp?.close();
         await proxy?.close();
+        if (storageDir) fs.rmSync(storageDir, { recursive: true, force: true });
     });
 
     const ready = <T>(value: T | undefined, what: string): T => {
@@ -185,11 +233,17 @@ export function useStack(options: StackOptions = {}): StackHarness {
         };
     };
 
-    const createUser = async (tag: string): Promise<string> => {
+    const newUser = async (tag: string): Promise<Credentials> => {
         const email = `${tag}-${randomUUID().slice(0, 8)}@example.test`;
-        const { error } = await client(ready(keys, 'keys').serviceRole).auth.admin.createUser({ email, password: PASSWORD, email_confirm: true });
+        const { data, error } = await client(ready(keys, 'keys').serviceRole).auth.admin.createUser({ email, password: PASSWORD, email_confirm: true });
         if (error) throw error;
-        return email;
+        return { userId: data.user.id, email, password: PASSWORD };
+    };
+    const createUser = async (tag: string): Promise<string> => (await newUser(tag)).email;
+    const newStaffUser = async (role: 'support' | 'warehouse' | 'finance' | 'admin'): Promise<Credentials> => {
+        const user = await newUser(role);
+        await db.query('insert into public.staff (user_id, role) values ($1, $2)', [user.userId, role]);
+        return user;
     };
 
     return {
@@ -222,11 +276,12 @@ export function useStack(options: StackOptions = {}): StackHarness {
                 maxNetworkRetries: sdkOptions.maxNetworkRetries ?? 0,
                 telemetry: false,
             }),
+        mail,
+        user: (tag = 'user') => newUser(tag),
+        staffUser: newStaffUser,
         customer: async (tag = 'customer') => signIn(await createUser(tag)),
         async staff(role, staffOptions = {}) {
-            const email = await createUser(role);
-            await db.query('insert into public.staff (user_id, role) select id, $2 from auth.users where email = $1', [email, role]);
-            const member = await signIn(email);
+            const member = await signIn((await newStaffUser(role)).email);
             if (staffOptions.mfa) {
                 const { data: factor, error } = await member.client.auth.mfa.enroll({ factorType: 'totp', friendlyName: 'harness' });
                 if (error || factor.type !== 'totp') throw error ?? new Error('no totp factor');

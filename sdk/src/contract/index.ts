@@ -5,3 +5,6 @@
 export * from './errors.ts';
 export * from './checkout.ts';
 export * from './refund.ts';
+export * from './outbox.ts';
+export * from './catalog.ts';
+export * from './staff.ts';
