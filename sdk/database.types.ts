@@ -1040,7 +1040,12 @@ export type Database = {
       record_stripe_event_failure: { Args: { p_error: string; p_event: Json }; Returns: Json };
       replay_outbox_message: { Args: { p_id: number; p_now?: string }; Returns: Json };
       request_refund: {
-        Args: { p_amount: number; p_order_id: string; p_reason?: string };
+        Args: {
+          p_amount: number;
+          p_idempotency_key?: string;
+          p_order_id: string;
+          p_reason?: string;
+        };
         Returns: {
           amount: number;
           created_at: string;

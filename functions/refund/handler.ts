@@ -34,6 +34,7 @@ export async function handle(request: Request, deps: RefundDeps): Promise<Respon
             p_order_id: input.order_id,
             p_amount: input.amount,
             ...(input.reason ? { p_reason: input.reason } : {}),
+            ...(input.idempotency_key ? { p_idempotency_key: input.idempotency_key } : {}),
         });
         if (error) {
             const mapped = sqlFailure(error);

@@ -61,8 +61,11 @@ export interface StaffApi {
     };
     /** Moves fulfilment forward (`shipped` with a tracking number sends the customer's mail). */
     fulfil(orderId: string, status: FulfilmentStep, tracking?: string): TillbaseRequest<StaffOrder>;
-    /** Refunds `amount` minor units of a paid order through Stripe (the `refund` function; aal2). */
-    refund(orderId: string, amount: number, reason?: RefundReason): TillbaseRequest<RefundResponse>;
+    /**
+     * Refunds `amount` minor units of a paid order through Stripe (the `refund` function; aal2).
+     * With `idempotencyKey`, a retry of the same refund (same order, amount and reason) returns the first one instead of refunding twice.
+     */
+    refund(orderId: string, amount: number, reason?: RefundReason, options?: { idempotencyKey?: string }): TillbaseRequest<RefundResponse>;
     inventory: {
         /** Records a receipt, return or adjustment in the stock ledger; the level after it. */
         adjust(adjustment: InventoryAdjustment): TillbaseRequest<InventoryLevel>;
@@ -122,9 +125,9 @@ export function createStaff(ctx: Context): StaffApi {
             });
         },
 
-        refund(orderId, amount, reason) {
+        refund(orderId, amount, reason, options = {}) {
             return ctx.run(async () => {
-                const body = parseWith(RefundRequest, toWire({ orderId, amount, reason }));
+                const body = parseWith(RefundRequest, toWire({ orderId, amount, reason, idempotencyKey: options.idempotencyKey }));
                 return ctx.invoke<RefundResponse>('refund', body);
             });
         },

@@ -240,8 +240,12 @@ describe('a staff member with MFA fulfils and refunds', () => {
         const shipped = await admin.staff.fulfil(adaOrders.intent!, 'shipped', '1Z999AA10123456784').orThrow();
         expect(shipped).toMatchObject({ status: 'fulfilled', fulfillment_status: 'shipped', tracking_number: '1Z999AA10123456784' });
 
-        const refund = await admin.staff.refund(adaOrders.intent!, 1500, 'requested_by_customer').orThrow();
+        const refundOnce = { idempotencyKey: `support-ticket-${adaOrders.intent}` };
+        const refund = await admin.staff.refund(adaOrders.intent!, 1500, 'requested_by_customer', refundOnce).orThrow();
         expect(refund).toMatchObject({ order_id: adaOrders.intent, amount: 1500, currency: 'EUR', stripe_refund_id: expect.stringMatching(/^re_/) });
+        // A retry (a timeout, a double click) answers the same refund, as it stands now; `order.refunds` below has one.
+        const retried = await admin.staff.refund(adaOrders.intent!, 1500, 'requested_by_customer', refundOnce).orThrow();
+        expect(retried).toMatchObject({ refund_id: refund.refund_id, stripe_refund_id: refund.stripe_refund_id, amount: 1500 });
         await stack.stripe.webhooks.settled();
 
         const order = await adaClient.orders.get(adaOrders.intent!).orThrow();

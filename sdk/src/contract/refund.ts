@@ -11,6 +11,8 @@ export const RefundRequest = z
         /** Minor units of the order's currency; at most what is still refundable. */
         amount: z.number().int().positive().max(Number.MAX_SAFE_INTEGER),
         reason: RefundReason.optional(),
+        /** The same key for the same order returns the first refund instead of refunding again (a retried request); with another amount or reason it is a conflict. */
+        idempotency_key: z.string().min(1).max(200).optional(),
     })
     .strict();
 export type RefundRequest = z.infer<typeof RefundRequest>;

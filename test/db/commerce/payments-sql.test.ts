@@ -150,6 +150,55 @@ describe('refunds sent to Stripe', () => {
         await expect(service('select public.link_stripe_refund($1, $2)', [refund.id, stripeId('re')])).rejects.toMatchObject({ code: 'TB005' });
     });
 
+    describe('with an idempotency key', () => {
+        const request = (orderId: string, amount: number, key: string, reason: string | null = null) =>
+            db.asUser(finance.token('aal2'), async (q) =>
+                (await q<{ id: string; idempotency_key: string }>('select r.id, r.idempotency_key from public.request_refund($1, $2, $3, $4) r', [orderId, amount, reason, key]))[0]!,
+            );
+        const written = async (orderId: string) => ({
+            refunds: await db.query<{ id: string }>('select id from public.refunds where order_id = $1', [orderId]),
+            messages: await db.query<{ id: string }>(`select id from private.outbox where topic = 'stripe.refund.create' and aggregate_id = $1`, [orderId]),
+        });
+
+        it('a retried request returns the first refund and writes nothing more', async () => {
+            const order = await paidOrder(db, await customer(), line(2));
+            const first = await request(order.id, 500, 'double-click');
+            expect(first.idempotency_key).toBe(`refund-request:${order.id}:double-click`);
+            const before = await written(order.id);
+            expect(await request(order.id, 500, 'double-click')).toEqual(first);
+            expect(await written(order.id)).toEqual(before);
+            expect(before.refunds).toHaveLength(1);
+            expect(before.messages).toHaveLength(1);
+        });
+
+        it('concurrent requests with one key make one refund', async () => {
+            const order = await paidOrder(db, await customer(), line(2));
+            const answers = await Promise.all(Array.from({ length: 6 }, () => request(order.id, 300, 'race')));
+            expect(new Set(answers.map((a) => a.id)).size).toBe(1);
+            const after = await written(order.id);
+            expect(after.refunds.map((r) => r.id)).toEqual([answers[0]!.id]);
+            expect(after.messages).toHaveLength(1);
+        });
+
+        it('the key with another amount or reason is TB005 and changes nothing; the key of another order is its own', async () => {
+            const order = await paidOrder(db, await customer(), line(2));
+            await request(order.id, 500, 'k');
+            const before = await written(order.id);
+            await expect(request(order.id, 600, 'k')).rejects.toMatchObject({ code: 'TB005' });
+            await expect(request(order.id, 500, 'k', 'duplicate')).rejects.toMatchObject({ code: 'TB005' });
+            expect(await written(order.id)).toEqual(before);
+            const other = await paidOrder(db, await customer(), line(2));
+            await expect(request(other.id, 500, 'k')).resolves.toMatchObject({ idempotency_key: `refund-request:${other.id}:k` });
+        });
+
+        it('refuses an empty or over-long key with 22023', async () => {
+            const order = await paidOrder(db, await customer(), line(2));
+            await expect(request(order.id, 500, '')).rejects.toMatchObject({ code: '22023' });
+            await expect(request(order.id, 500, 'k'.repeat(201))).rejects.toMatchObject({ code: '22023' });
+            expect((await written(order.id)).refunds).toEqual([]);
+        });
+    });
+
     it('fails a refund Stripe refused, which makes its amount refundable again', async () => {
         const { order, refund } = await requested(9000);
         const again = () => db.asUser(finance.token('aal2'), (q) => q('select (public.request_refund($1, 9000)).id', [order.id]));

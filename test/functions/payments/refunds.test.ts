@@ -102,6 +102,32 @@ describe('how much', () => {
     });
 });
 
+describe('a retried request', () => {
+    it('with the same idempotency_key answers the first refund, and Stripe refunds once', async () => {
+        const order = await paidOrder();
+        const body = { order_id: order.id, amount: 800, idempotency_key: key() };
+        const first = await refund(financeMfa, body);
+        expect(first).toMatchObject({ status: 200, body: { amount: 800, stripe_refund_id: expect.stringMatching(/^re_/) } });
+        const again = await refund(financeMfa, body);
+        expect(again).toMatchObject({ status: 200, body: { refund_id: first.body.refund_id, stripe_refund_id: first.body.stripe_refund_id } });
+        await stack.stripe.webhooks.settled();
+        expect(stripeRefundsOf(order.paymentIntent).map((r) => r.amount)).toEqual([800]);
+        expect(await state(order.id)).toMatchObject({ refunded: 800, refunds: ['succeeded'] });
+    });
+
+    it('with the key of another amount is 409 conflict, and nothing changes', async () => {
+        const order = await paidOrder();
+        const idempotencyKey = key();
+        expect((await refund(financeMfa, { order_id: order.id, amount: 800, idempotency_key: idempotencyKey })).status).toBe(200);
+        await stack.stripe.webhooks.settled();
+        const before = await snapshot(stack.db);
+        const answer = await refund(financeMfa, { order_id: order.id, amount: 900, idempotency_key: idempotencyKey });
+        expect(answer).toMatchObject({ status: 409, body: { code: 'conflict' } });
+        expect(await snapshot(stack.db)).toEqual(before);
+        expect(stripeRefundsOf(order.paymentIntent).map((r) => r.amount)).toEqual([800]);
+    });
+});
+
 describe('when Stripe is down', () => {
     it('the refund stays pending in the outbox and the scheduled stripe-outbox job sends it once Stripe is back', async () => {
         const order = await paidOrder();
