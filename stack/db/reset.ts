@@ -63,11 +63,21 @@ async function recreateDatabase(url: string, database: string): Promise<void> {
     await client.connect();
     try {
         const name = client.escapeIdentifier(database);
-        // A replication slot on the database (realtime's, left by a stack that was killed)
-        // would make the drop fail: end its session and drop it first.
-        await client.query(`select pg_terminate_backend(active_pid) from pg_replication_slots where database = $1 and active_pid is not null`, [database]);
-        await client.query(`select pg_drop_replication_slot(slot_name) from pg_replication_slots where database = $1`, [database]);
-        await client.query(`drop database if exists ${name} with (force)`);
+        // A replication slot on the database (realtime's change stream) makes the drop fail:
+        // end the session using it (waiting until it is gone) and drop the slot first. A
+        // running stack's change stream reconnects at once and may take or recreate its
+        // slot between these statements (55006 object in use): then try again.
+        for (let attempt = 1; ; attempt++) {
+            try {
+                await client.query(`select pg_terminate_backend(active_pid, 5000) from pg_replication_slots where database = $1 and active_pid is not null`, [database]);
+                await client.query(`select pg_drop_replication_slot(slot_name) from pg_replication_slots where database = $1`, [database]);
+                await client.query(`drop database if exists ${name} with (force)`);
+                break;
+            } catch (error) {
+                if ((error as { code?: string }).code !== '55006' || attempt === 20) throw error;
+                await new Promise((resolve) => setTimeout(resolve, 50 * attempt));
+            }
+        }
         await client.query(`create database ${name}`);
     } finally {
         await client.end();

@@ -26,15 +26,16 @@ describe('a project made by supabase init and functions new', () => {
         fs.chmodSync(workdir, 0o755); // PostgreSQL runs as its own OS user under root
         await runSupabaseCli(['init'], { workdir });
         await runSupabaseCli(['functions', 'new', 'hello'], { workdir });
-        // Only the ports change (free ones, so that nothing collides): the rest is the CLI's.
-        const ports = { api: await freePort(), db: await freePort(), mail: await freePort() };
+        // Only the ports change (free ones, so that nothing collides — the Stripe fake's
+        // default 54330 included, which another e2e stack may hold): the rest is the CLI's.
+        const ports = { api: await freePort(), db: await freePort(), mail: await freePort(), stripe: await freePort() };
         const configFile = path.join(workdir, 'supabase', 'config.toml');
         const config = fs
             .readFileSync(configFile, 'utf8')
             .replace(/^port = 54321$/m, `port = ${ports.api}`)
             .replace(/^port = 54322$/m, `port = ${ports.db}`)
             .replace(/^port = 54324$/m, `port = ${ports.mail}`);
-        fs.writeFileSync(configFile, config);
+        fs.writeFileSync(configFile, `${config}\n[local_stripe]\nport = ${ports.stripe}\n`);
         api = `http://127.0.0.1:${ports.api}`;
         stack = await launch(workdir);
     }, 120_000);

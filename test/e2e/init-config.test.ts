@@ -41,7 +41,8 @@ beforeAll(async () => {
     expect(config).not.toMatch(/^project_id =/m);
     expect(config.match(/^enable_signup = /gm)).toHaveLength(3);
     for (const port of [api, db, mail]) expect(config).toContain(`port = ${port}\n`);
-    fs.writeFileSync(file, config);
+    // The Stripe fake off its default 54330, which another e2e stack may hold.
+    fs.writeFileSync(file, `${config}\n[local_stripe]\nport = ${await freePort()}\n`);
 
     child = spawn(path.join(PROJECT_ROOT, 'node_modules', '.bin', 'tsx'), ['stack/cli/main.ts', 'start', '--workdir', workdir], {
         cwd: PROJECT_ROOT,
