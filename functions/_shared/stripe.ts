@@ -55,15 +55,24 @@ export function isStripeUnavailable(error: unknown): boolean {
     );
 }
 
+/** Stripe's 409 while another request with the same idempotency key is still running. */
+export function isIdempotencyKeyInUse(error: unknown): boolean {
+    return error instanceof Stripe.errors.StripeError && error.code === 'idempotency_key_in_use';
+}
+
 /**
  * A Stripe failure as an API error: Stripe unreachable, failing, rate limiting or
  * refusing our key → 503 `unavailable` (retry with the same idempotency key);
- * an idempotency key reused with other parameters → 409 `conflict`; a card refused →
- * 402 `payment_failed`. Anything else is ours (a request Stripe found invalid): rethrown.
+ * an idempotency key still in use by another request, or reused with other parameters
+ * → 409 `conflict`; a card refused → 402 `payment_failed`. Anything else is ours (a
+ * request Stripe found invalid): rethrown.
  */
 export function stripeFailure(error: unknown, details?: Record<string, unknown>): HttpError {
     if (isStripeUnavailable(error)) {
         return apiError('unavailable', 'The payment provider is unavailable; retry the same request later', details);
+    }
+    if (isIdempotencyKeyInUse(error)) {
+        return apiError('conflict', 'The same request is still being processed; repeat it unchanged in a moment', details);
     }
     if (error instanceof Stripe.errors.StripeIdempotencyError) {
         return apiError('conflict', 'This request was first made with other parameters; repeat it unchanged or use a new idempotency key', details);

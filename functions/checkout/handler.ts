@@ -21,7 +21,7 @@ import type { Db } from '../_shared/db.ts';
 import { apiError, errorResponse, parseInput, sqlFailure } from '../_shared/errors.ts';
 import { HttpError, json, preflight, readJson } from '../_shared/http.ts';
 import type { Logger } from '../_shared/log.ts';
-import { stripeFailure } from '../_shared/stripe.ts';
+import { isIdempotencyKeyInUse, stripeFailure } from '../_shared/stripe.ts';
 import type { UserClientFactory } from '../_shared/user-client.ts';
 import { ensureStripeCustomer } from './customer.ts';
 import {
@@ -67,7 +67,7 @@ export async function handle(request: Request, deps: CheckoutDeps): Promise<Resp
 
         const order = await placeOrder(deps, caller.token, input);
         const orderLog = log.with({ order_id: order.id });
-        const response = await pay(deps, order, input, orderLog).catch((error: unknown) => {
+        const response = await payWhenKeyFree(deps, order, input, orderLog).catch((error: unknown) => {
             throw error instanceof HttpError ? error : stripeFailure(error, { order_id: order.id, order_number: order.number });
         });
         orderLog.info('checkout ready', { mode: response.mode });
@@ -92,6 +92,28 @@ async function placeOrder(deps: CheckoutDeps, token: string, input: CheckoutRequ
     }
     const row = data as unknown as PlacedOrder;
     return { ...row, total_amount: Number(row.total_amount), subtotal_amount: Number(row.subtotal_amount), discount_amount: Number(row.discount_amount), shipping_amount: Number(row.shipping_amount), tax_amount: Number(row.tax_amount) };
+}
+
+/** How long a checkout waits for a concurrent one of the same order (waits of 100, 200, … ms). */
+const KEY_IN_USE_WAITS = 9;
+
+/**
+ * Concurrent checkouts of one order (a double click, a retrying client) send Stripe the
+ * same idempotency keys, and Stripe answers all but the first with 409
+ * `idempotency_key_in_use` while it runs; the SDK's own retries can run out before it
+ * ends. That first request ends soon: wait and start over — by then its payment is
+ * attached, and this call answers with it.
+ */
+async function payWhenKeyFree(deps: CheckoutDeps, order: PlacedOrder, input: CheckoutRequest, log: Logger): Promise<CheckoutResponse> {
+    for (let wait = 1; ; wait++) {
+        try {
+            return await pay(deps, order, input, log);
+        } catch (error) {
+            if (!isIdempotencyKeyInUse(error) || wait > KEY_IN_USE_WAITS) throw error;
+            log.info('another checkout of the order is running: waiting for it', { wait });
+            await new Promise((resolve) => setTimeout(resolve, 100 * wait));
+        }
+    }
 }
 
 async function pay(deps: CheckoutDeps, order: PlacedOrder, input: CheckoutRequest, log: Logger): Promise<CheckoutResponse> {

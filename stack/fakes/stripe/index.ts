@@ -58,6 +58,12 @@ export interface StripeFake {
     faults: {
         /** The next `count` API requests fail with this status (500 api_error by default) before doing anything. */
         failNext(count: number, status?: number): void;
+        /**
+         * The next `count` API requests take `ms` longer, inside their idempotency window:
+         * a slow Stripe, where concurrent requests with the same key get 409
+         * `idempotency_key_in_use` meanwhile.
+         */
+        slowNext(count: number, ms: number): void;
     };
     /** Runs Stripe's own background work once: expires sessions past their deadline. */
     tick(): void;
@@ -108,6 +114,7 @@ export function createStripeFake(options: StripeFakeOptions = {}): StripeFake {
     const log = options.log ?? (() => {});
     let baseUrl = 'http://127.0.0.1';
     let failures: { count: number; status: number } = { count: 0, status: 500 };
+    let slow: { count: number; ms: number } = { count: 0, ms: 0 };
     const webhooks = new WebhookDeliveries({
         endpoints: () => endpoints,
         retryDelaysMs: options.retryDelaysMs ?? LOCAL_RETRY_DELAYS_MS,
@@ -281,6 +288,10 @@ export function createStripeFake(options: StripeFakeOptions = {}): StripeFake {
             }
             finish = decision.finish;
         }
+        if (slow.count > 0) {
+            slow.count--;
+            await new Promise((resolve) => setTimeout(resolve, slow.ms));
+        }
 
         let status = 200;
         let body: string;
@@ -329,6 +340,9 @@ export function createStripeFake(options: StripeFakeOptions = {}): StripeFake {
         faults: {
             failNext(count, status = 500) {
                 failures = { count, status };
+            },
+            slowNext(count, ms) {
+                slow = { count, ms };
             },
         },
         tick,

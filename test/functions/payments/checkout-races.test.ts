@@ -51,6 +51,22 @@ describe('the same idempotency key from 10 concurrent calls', () => {
     });
 });
 
+describe('the same idempotency key from 10 concurrent calls while Stripe is slow', () => {
+    it("all get the one PaymentIntent: the calls Stripe answers 409 idempotency_key_in_use wait for the first instead of failing", async () => {
+        const buyer = await stack.customer('patient');
+        const body = { mode: 'payment_intent', idempotency_key: key(), items: [{ variant_id: shop.variants[0]!.id, quantity: 1 }] };
+        // The first request to Stripe (a customer create) stays in flight longer than the SDK's own retries last.
+        stack.stripe.faults.slowNext(1, 3_000);
+        const answers = await concurrently(buyer, Array.from({ length: 10 }, () => body));
+
+        expect(answers.map((a) => a.status)).toEqual(Array(10).fill(200));
+        expect(new Set(answers.map((a) => a.body.payment_intent_id)).size).toBe(1);
+        const orderId = answers[0]!.body.order_id!;
+        expect([...stack.stripe.account.paymentIntents.values()].filter((p) => p.metadata.order_id === orderId)).toHaveLength(1);
+        expect(stripeCustomersOf(buyer.userId)).toHaveLength(1);
+    }, 60_000);
+});
+
 describe('one new user checking out several orders at once', () => {
     it('gets one Stripe customer for all of them', async () => {
         const buyer = await stack.customer('many');

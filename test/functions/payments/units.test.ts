@@ -84,6 +84,12 @@ describe('stripeFailure', () => {
         ['an API error (Stripe 5xx)', new Stripe.errors.StripeAPIError(raw), 503, 'unavailable'],
         ['a rate limit', new Stripe.errors.StripeRateLimitError(raw), 503, 'unavailable'],
         ['an idempotency key reused with other parameters', new Stripe.errors.StripeIdempotencyError(raw), 409, 'conflict'],
+        [
+            'an idempotency key still in use by another request',
+            new Stripe.errors.StripeInvalidRequestError({ message: 'm', type: 'invalid_request_error', code: 'idempotency_key_in_use' }),
+            409,
+            'conflict',
+        ],
         ['a declined card', new Stripe.errors.StripeCardError({ ...raw, type: 'card_error' }), 402, 'payment_failed'],
     ])('maps %s', (_name, error, status, code) => expect(stripeFailure(error)).toMatchObject({ status, code }));
 
