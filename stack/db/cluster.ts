@@ -253,17 +253,28 @@ export function isPortFree(port: number): Promise<boolean> {
     });
 }
 
-/** A port the OS says is free right now. */
-export function freePort(): Promise<number> {
-    return new Promise((resolve, reject) => {
-        const server = net.createServer();
-        server.once('error', reject);
-        server.listen(0, '127.0.0.1', () => {
-            const address = server.address();
-            const port = typeof address === 'object' && address ? address.port : 0;
-            server.close(() => resolve(port));
-        });
-    });
+// Ports for servers started later (tests, benchmarks) come from below Linux's ephemeral
+// range (32768–60999): a port the OS hands out for `listen(0)` is also what it picks as
+// the source port of outgoing connections, and with many of those in parallel test
+// workers one took such a port between the pick and the server's bind. Each vitest
+// worker (VITEST_POOL_ID) picks in its own slice of 20000–31999, so workers never pick
+// the same port; within a process a port is handed out once.
+const PORT_SLICE = 1_000;
+const PORT_SLICES_BASE = 20_000;
+const PORT_SLICES = 12;
+const handedOut = new Set<number>();
+
+/** A port that is free right now, for a server started later (see above). */
+export async function freePort(): Promise<number> {
+    const worker = Number.parseInt(process.env.VITEST_POOL_ID ?? '0', 10) || 0;
+    const first = PORT_SLICES_BASE + (worker % PORT_SLICES) * PORT_SLICE;
+    for (let attempt = 0; attempt < PORT_SLICE; attempt++) {
+        const port = first + Math.floor(Math.random() * PORT_SLICE);
+        if (handedOut.has(port)) continue;
+        handedOut.add(port); // before the check, so that concurrent calls never pick it too
+        if (await isPortFree(port)) return port;
+    }
+    throw new Error(`no free port in ${first}–${first + PORT_SLICE - 1}`);
 }
 
 /** The pid of a live postmaster serving `dataDir`, from its postmaster.pid. */
