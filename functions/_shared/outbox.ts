@@ -6,8 +6,10 @@
 // ends well inside the edge runtime's limits (150 s idle, 400 s wall clock, 2 s CPU).
 import { z } from 'zod';
 import type { Db } from './db.ts';
-import { isDatabaseUnavailable } from './errors.ts';
+import { errorResponse, isDatabaseUnavailable, parseInput } from './errors.ts';
+import { HttpError, json, preflight, readJson } from './http.ts';
 import type { Logger } from './log.ts';
+import { requireServiceRole } from './service-role.ts';
 
 export interface OutboxMessage {
     id: string;
@@ -162,5 +164,35 @@ async function settle(run: WorkerRun, message: OutboxMessage, summary: RunSummar
         await run.db.query('select public.dead_letter_outbox_message($1, $2)', [message.id, `recording the outcome failed: ${error.message}`.slice(0, 2000)]);
         log.error('outbox message dead-lettered: its outcome could not be recorded', { error });
         summary.dead += 1;
+    }
+}
+
+/** What a scheduled outbox job's HTTP handler needs besides its own processing. */
+export interface OutboxJobDeps {
+    db: Db;
+    serviceKeys: readonly string[];
+    worker: string;
+    clock: () => Date;
+    log: Logger;
+}
+
+/**
+ * The HTTP side of a scheduled outbox job (erp-sync, notifications): POST by the service
+ * role with the run's settings (`WorkerSettings`), one worker run over `topics`, its summary.
+ */
+export async function handleOutboxJob(
+    request: Request,
+    deps: OutboxJobDeps,
+    job: Pick<WorkerRun, 'topics' | 'log' | 'process'>,
+): Promise<Response> {
+    const early = preflight(request);
+    if (early) return early;
+    try {
+        if (request.method !== 'POST') throw new HttpError(405, 'invalid_argument', 'POST only');
+        requireServiceRole(request, deps.serviceKeys);
+        const settings = parseInput(WorkerSettings, await readJson(request));
+        return json(await runOutboxWorker({ db: deps.db, worker: deps.worker, clock: deps.clock, settings, ...job }));
+    } catch (error) {
+        return errorResponse(error, deps.log);
     }
 }

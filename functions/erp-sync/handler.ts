@@ -6,14 +6,11 @@
 // dead-letters it (erp_status = dead). The SQL keeps one message per order in flight, so a
 // later change never overtakes the first push.
 import { z } from 'zod';
-import { requireServiceRole } from '../_shared/service-role.ts';
 import type { Db } from '../_shared/db.ts';
 import { ErpError, type ErpAdapter } from '../_shared/erp/adapter.ts';
-import { errorResponse, parseInput } from '../_shared/errors.ts';
-import { HttpError, json, preflight, readJson } from '../_shared/http.ts';
 import type { Logger } from '../_shared/log.ts';
 import { loadOrder } from '../_shared/orders.ts';
-import { runOutboxWorker, WorkerSettings, type OutboxMessage, type Outcome } from '../_shared/outbox.ts';
+import { handleOutboxJob, type OutboxMessage, type Outcome } from '../_shared/outbox.ts';
 
 export const ERP_TOPIC = 'erp.order.upsert';
 
@@ -46,23 +43,9 @@ export async function pushOrder(deps: ErpSyncDeps, message: OutboxMessage, signa
 }
 
 export async function handle(request: Request, deps: ErpSyncDeps): Promise<Response> {
-    const early = preflight(request);
-    if (early) return early;
-    try {
-        if (request.method !== 'POST') throw new HttpError(405, 'invalid_argument', 'POST only');
-        requireServiceRole(request, deps.serviceKeys);
-        const settings = parseInput(WorkerSettings, await readJson(request));
-        const summary = await runOutboxWorker({
-            db: deps.db,
-            topics: [ERP_TOPIC],
-            worker: deps.worker,
-            clock: deps.clock,
-            log: deps.log.with({ adapter: deps.erp.name }),
-            settings: settings,
-            process: (message, signal) => pushOrder(deps, message, signal),
-        });
-        return json(summary);
-    } catch (error) {
-        return errorResponse(error, deps.log);
-    }
+    return handleOutboxJob(request, deps, {
+        topics: [ERP_TOPIC],
+        log: deps.log.with({ adapter: deps.erp.name }),
+        process: (message, signal) => pushOrder(deps, message, signal),
+    });
 }

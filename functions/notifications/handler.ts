@@ -6,14 +6,11 @@
 // outbox keys make that one per (order, template) — per failed attempt for payment_failed,
 // per refunded amount for refund_issued.
 import { z } from 'zod';
-import { requireServiceRole } from '../_shared/service-role.ts';
 import type { Db } from '../_shared/db.ts';
-import { errorResponse, parseInput } from '../_shared/errors.ts';
-import { HttpError, json, preflight, readJson } from '../_shared/http.ts';
 import type { Logger } from '../_shared/log.ts';
 import { MailError, type MailProvider } from '../_shared/mail.ts';
 import { loadOrder } from '../_shared/orders.ts';
-import { runOutboxWorker, WorkerSettings, type OutboxMessage, type Outcome } from '../_shared/outbox.ts';
+import { handleOutboxJob, type OutboxMessage, type Outcome } from '../_shared/outbox.ts';
 import { renderEmail, type Shop, type TemplateData } from './templates.ts';
 
 export interface NotificationsDeps {
@@ -71,23 +68,9 @@ export async function sendEmail(deps: NotificationsDeps, message: OutboxMessage,
 }
 
 export async function handle(request: Request, deps: NotificationsDeps): Promise<Response> {
-    const early = preflight(request);
-    if (early) return early;
-    try {
-        if (request.method !== 'POST') throw new HttpError(405, 'invalid_argument', 'POST only');
-        requireServiceRole(request, deps.serviceKeys);
-        const settings = parseInput(WorkerSettings, await readJson(request));
-        const summary = await runOutboxWorker({
-            db: deps.db,
-            topics: EMAIL_TOPICS,
-            worker: deps.worker,
-            clock: deps.clock,
-            log: deps.log.with({ provider: deps.mail.name }),
-            settings: settings,
-            process: (message, signal) => sendEmail(deps, message, signal),
-        });
-        return json(summary);
-    } catch (error) {
-        return errorResponse(error, deps.log);
-    }
+    return handleOutboxJob(request, deps, {
+        topics: EMAIL_TOPICS,
+        log: deps.log.with({ provider: deps.mail.name }),
+        process: (message, signal) => sendEmail(deps, message, signal),
+    });
 }

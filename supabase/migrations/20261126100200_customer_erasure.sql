@@ -28,7 +28,7 @@ alter table public.orders alter column user_id drop not null;
 
 comment on column public.orders.user_id is 'The customer; null once the customer was erased (the order is kept as a financial record).';
 
--- The state machines of domain.md, as before; the owner may now be cleared (erasure),
+-- The state machines of docs/domain.md, as before; the owner may now be cleared (erasure),
 -- never changed to someone else.
 create or replace function private.guard_order_transition()
 returns trigger
